@@ -15,8 +15,8 @@ Clue, JSON text). Row i of env E is ``E.reset(seed=episode_seed(config.seed, i))
 ``rlvr eval`` plays with ``--seed config.eval_seed`` (a different seed, so different items).
 
 Run folder (``config.out``): config.yaml, metrics.jsonl (one JSON object per logged step: step, reward,
-accuracy, completion_length, kl, learning_rate, loss, time, tokens_per_s, steps_per_s, curriculum/*, and TRL's
-raw keys), completions/*.parquet (TRL's per-sample table), checkpoint-N/ (TRL checkpoints plus
+accuracy, completion_length, kl, learning_rate, loss, time, tokens_per_s, steps_per_s, curriculum/*, the GDRO
+curricula's keys also bare (gdro/mean_rollouts, gdro/budget, ...: agents/gdro.py), and TRL's raw keys), completions/*.parquet (TRL's per-sample table), checkpoint-N/ (TRL checkpoints plus
 curriculum.json), eval_before/ and eval_after/ (results.jsonl + summary.json per env, as ``rlvr eval --out``),
 heldout.jsonl (held-out accuracy by step), reward.png and heldout.png, final/ (the trained weights or adapter),
 result.json.
@@ -267,7 +267,8 @@ class Curriculum:
         return None
 
     def metrics(self) -> dict[str, float]:
-        """Scalars logged each step into metrics.jsonl (as curriculum/<name>)."""
+        """Scalars logged each step into metrics.jsonl (as curriculum/<name>; names starting with gdro/ appear
+        bare too)."""
         return {}
 
     def state_dict(self) -> dict:
@@ -439,7 +440,7 @@ class EnvReward:
             from rlvr_gym.verifiers.math import grade
 
             return float(grade(text, answer, timeout=inner.timeout, format_weight=inner.format_reward,
-                               starts_in_thinking=inner.starts_in_thinking).reward)
+                               starts_in_thinking=inner.starts_in_thinking, last_number=inner.last_number).reward)
         if kind == "temporal_clue" and solution:
             from rlvr_gym.verifiers.temporal_clue import grade
 
@@ -673,6 +674,8 @@ def _callbacks(run: "_Run"):
             for key, value in logs.items():
                 if key not in row and isinstance(value, (int, float)):
                     row[key] = value
+            for key in [k for k in row if k.startswith("curriculum/gdro/")]:
+                row.setdefault(key[len("curriculum/"):], row[key])   # also bare: gdro/mean_rollouts, gdro/budget...
             with (run.out / "metrics.jsonl").open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")
             run.last_metrics = row

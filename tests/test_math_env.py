@@ -185,3 +185,15 @@ def test_light_imports():
             "print([m for m in ('sympy', 'math_verify', 'datasets', 'torch', 'transformers') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_last_number_option_grades_unboxed_answers():
+    strict = gym.make("Math-v0", levels=[0])
+    lenient = gym.make("Math-v0", levels=[0], last_number=True)
+    _, info = strict.reset(seed=3)
+    _, info2 = lenient.reset(seed=3)
+    assert info["answer"] == info2["answer"]
+    reply = f"that makes {info['answer']}."
+    assert strict.step(reply)[1] == 0.0
+    _, reward, terminated, _, step_info = lenient.step(reply)
+    assert reward == 1.0 and terminated and step_info["correct"] and not step_info["format_ok"]

@@ -83,23 +83,26 @@ def test_generator_does_not_touch_the_global_rng():
 
 
 def test_at_least_eight_levels_each_with_templates():
-    assert len(LEVELS) >= 8 and sorted(LEVELS) == list(range(1, len(LEVELS) + 1))
+    assert len(LEVELS) >= 9 and sorted(LEVELS) == list(range(0, len(LEVELS)))   # 0 = warm-up
     assert all(LEVEL_NAMES[k] for k in LEVELS)
 
 
 def test_every_level_and_topic_appears(problems):
     seen = Counter((p.level, p.topic) for p in problems)
     for level, (_, templates) in LEVELS.items():
+        if level == 0:                                              # opt-in, not in the default set
+            continue
         for t in templates:
             assert seen[(level, t.__name__[3:])] > 0, (level, t.__name__)
 
 
 def test_level_selection():
-    assert resolve_levels() == tuple(sorted(LEVELS))
+    assert resolve_levels() == tuple(range(1, 11))                 # the warm-up level 0 only when named
+    assert resolve_levels(level=0) == (0,)
     assert resolve_levels(level=4) == (4,)
     assert resolve_levels(levels=[5, 2, 5]) == (2, 5)
     assert {p.level for p in generate_problems(200, seed=2, levels=[2, 5])} == {2, 5}
-    for bad in ([0], [11 + len(LEVELS)], ["3"], [True], []):
+    for bad in ([-1], [11 + len(LEVELS)], ["3"], [True], []):
         with pytest.raises(ValueError, match="levels"):
             resolve_levels(levels=bad)
     with pytest.raises(ValueError, match="either"):
@@ -219,3 +222,17 @@ def test_generation_is_fast():
     t = time.perf_counter()
     generate_problems(2000, seed=9)
     assert time.perf_counter() - t < 2.0
+
+
+def test_warm_up_level_zero_is_single_digit_arithmetic():
+    items = generate_problems(300, seed=4, levels=[0])
+    assert {p.level for p in items} == {0} and {p.difficulty for p in items} == {"level-0"}
+    ops = Counter()
+    for p in items:
+        m = re.fullmatch(r"What is (\d) ([-+*]) (\d)\?", p.question)
+        assert m, p.question
+        a, op, b = int(m.group(1)), m.group(2), int(m.group(3))
+        ops[op] += 1
+        assert Fraction(p.answer) == {"+": a + b, "-": a - b, "*": a * b}[op] and Fraction(p.answer) >= 0
+        assert grade(p.solution, p.answer, last_number=True).correct
+    assert min(ops.values()) > 60                                  # all three operations appear

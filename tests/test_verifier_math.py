@@ -255,3 +255,34 @@ def test_gold_solutions_grade_correct_full(math_data):
     # Every GSM8K test solution (1319) and MATH-500 solution (500) grades as correct against its gold
     # answer: no exceptions (see benchmarks/results/verifier_math.md).
     assert _check_gold_solutions(_gsm8k_records(math_data), _math500_records(math_data)) == []
+
+
+# ---------------------------------------------------------------- lenient last-number extraction (opt-in)
+
+
+@pytest.mark.parametrize("response, gold, correct", [
+    ("7 + 5 = 12.", "12", True),
+    ("The sum of 7 and 5 is 12", "12", True),
+    ("First 3, then 4, so 12", "12", True),
+    ("12 then 13", "12", False),                  # only the last number counts: listing gains nothing
+    ("It is 12 or 13.", "12", False),             # hedge
+    ("It is 13 or 12.", "12", False),             # hedge, either order
+    ("12 or 12", "12", True),                     # the same value twice is no hedge
+    ("We get 1,200 apples", "1200", True),
+    ("half: 3/4", "3/4", True),
+    ("-8", "-8", True),
+    ("no numbers here", "12", False),
+    ("\\boxed{3} and later 12", "12", False),     # an explicit answer form still wins
+    ("<think>12</think>", "12", False),           # thinking is never an answer
+])
+def test_last_number_fallback(response, gold, correct):
+    assert grade(response, gold, last_number=True).correct is correct
+    assert not grade(response, gold).correct or "boxed" in response  # off by default
+
+
+def test_last_number_marks_form_and_never_format_ok():
+    ex = extract_final("so 7 * 8 = 56", last_number=True)
+    assert (ex.answer, ex.form) == ("56", "last_number")
+    g = grade("so 7 * 8 = 56", "56", last_number=True, format_weight=0.5)
+    assert g.correct and not g.format_ok and g.reward == 1.0
+    assert grade("x" * 100_000 + " 56", "56", last_number=True).correct   # only the tail is scanned

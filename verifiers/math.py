@@ -15,6 +15,10 @@ Extraction rules (``extract_final``)
    c. the last ``#### N`` line (GSM8K style).
    Only when none of these exists is a phrase accepted: the last "final answer: X", "the answer is X"
    or a line "Answer: X" (format_ok is then False).
+   With ``last_number=True`` (off by default; lm-eval-harness's "flexible extract" for GSM8K) a response
+   with none of these falls back to the last number in the visible text ("7 + 5 = 12." gives 12; form
+   "last_number", format_ok False). Only the last number counts, so listing numbers gains nothing, and
+   a last number joined to the one before it by "or" ("12 or 13") is a hedge.
 3. Hedging gets no credit:
    - several boxes written together at the end ("\\boxed{3} or \\boxed{4}", "\\boxed{3}, \\boxed{4}")
      form one *final group* when only connective text (spaces, punctuation, $, "or", "and",
@@ -105,6 +109,8 @@ _PHRASE_RE = re.compile(
 )
 _CONNECTIVE_WORDS = {"or", "and", "either", "also", "maybe", "possibly", "perhaps", "alternatively"}
 _HEDGE_WORDS = {"or", "either"}
+_ANY_NUMBER_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?")
+_OR_JOIN_RE = re.compile(r"^\s{0,3}(?:or|either)\b", re.IGNORECASE)
 _OR_RE = re.compile(r"(?:^|[^a-z\\])or(?:$|[^a-z])|\\lor\b|\\vee\b", re.IGNORECASE)
 
 
@@ -113,7 +119,7 @@ class Extraction:
     """What was found in a response.
 
     answer: the final answer text (None when there is none or it is hedged).
-    form: "answer_tag" | "boxed" | "hashes" | "phrase" | None.
+    form: "answer_tag" | "boxed" | "hashes" | "phrase" | "last_number" | None.
     hedged: several different candidate answers were offered.
     candidates: the candidate values seen in the final answer region.
     closed: False when the response ends inside an unclosed <think>.
@@ -211,9 +217,11 @@ def _candidate_from_group(group: tuple[list[str], bool], deadline: float) -> tup
     return ", ".join(values), False, tuple(values)
 
 
-def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: float = DEFAULT_TIMEOUT) -> Extraction:
+def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: float = DEFAULT_TIMEOUT,
+                  last_number: bool = False) -> Extraction:
     """Find the final answer in a model response (rules in the module docstring). `timeout` bounds the
-    rare equivalence checks between candidate answers (two boxes joined by "or"), all together."""
+    rare equivalence checks between candidate answers (two boxes joined by "or"), all together.
+    `last_number`: fall back to the last number of the visible text when no answer form is found."""
     deadline = time.monotonic() + timeout
     if isinstance(response, list):          # a chat completion: the last message's content
         response = _message_text(response)
@@ -269,7 +277,23 @@ def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: f
             value = inner[-1][2]
         if value:
             return Extraction(value, "phrase", False, (value,), closed)
+    if last_number:
+        return _last_number(visible, closed)
     return Extraction(None, None, closed=closed)
+
+
+def _last_number(visible: str, closed: bool) -> Extraction:
+    """The last number of the text (only its tail is scanned); "a or b" at the end is a hedge."""
+    tail = visible[-MAX_ANSWER_CHARS * 10:]
+    numbers = list(_ANY_NUMBER_RE.finditer(tail))
+    if not numbers:
+        return Extraction(None, None, closed=closed)
+    value = numbers[-1].group(0).replace(",", "")
+    if len(numbers) > 1:
+        prev = numbers[-2].group(0).replace(",", "")
+        if prev != value and _OR_JOIN_RE.match(tail[numbers[-2].end():numbers[-1].start()]):
+            return Extraction(None, "last_number", True, (prev, value), closed)
+    return Extraction(value, "last_number", False, (value,), closed)
 
 
 def _last_answer_tag(text: str) -> str | None:
@@ -752,9 +776,10 @@ def gold_answer(gold: Any) -> str:
 
 
 def grade(response: Any, gold: Any, *, timeout: float = DEFAULT_TIMEOUT, format_weight: float = 0.0,
-          starts_in_thinking: bool = False) -> MathGrade:
+          starts_in_thinking: bool = False, last_number: bool = False) -> MathGrade:
     """Grade a response against a gold answer (a short answer such as "42" or "\\frac{1}{2}"; a GSM8K
-    answer text or a boxed worked solution is reduced to its final answer first, see gold_answer)."""
+    answer text or a boxed worked solution is reduced to its final answer first, see gold_answer).
+    `last_number`: accept the last number of the text when no answer form is found (module docstring)."""
     gold_s = gold_answer(gold)
     if isinstance(response, (bytes, bytearray)):
         return MathGrade(0.0, None, gold_s, False, "response is bytes, expected str", False)
@@ -763,7 +788,7 @@ def grade(response: Any, gold: Any, *, timeout: float = DEFAULT_TIMEOUT, format_
     if isinstance(response, str) and len(response) > MAX_RESPONSE_CHARS:
         return MathGrade(0.0, None, gold_s, False, f"response too long ({len(response)} chars)", False)
     deadline = time.monotonic() + timeout           # one budget for the whole grade
-    ex = extract_final(response, starts_in_thinking=starts_in_thinking, timeout=timeout)
+    ex = extract_final(response, starts_in_thinking=starts_in_thinking, timeout=timeout, last_number=last_number)
     if ex.hedged:
         reason = f"hedged: {len(ex.candidates)} different candidate answers"
         return MathGrade(0.0, None, gold_s, False, reason, False)

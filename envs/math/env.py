@@ -14,7 +14,8 @@ Sources (``source=``):
 Episode: ``reset(seed=None, options=None)`` draws an item with ``self.np_random`` (``options={"index": i}``
 selects item i instead) and returns ``(prompt, info)``: the problem plus the answer-format instruction.
 ``step(response)`` grades the response with ``rlvr_gym.verifiers.math`` and ends the episode
-(terminated=True). Reward = 1.0 if correct else 0.0, plus ``format_reward * format_ok`` when
+(terminated=True); ``last_number=True`` lets a response without an answer form be graded by its last number
+(lenient, for small models that do not box their answers; off by default). Reward = 1.0 if correct else 0.0, plus ``format_reward * format_ok`` when
 ``format_reward`` > 0 (so with format_reward=w the reward lies in {0, w, 1, 1+w}; ``info["correct"]`` is
 always the plain correctness). Bad actions (None, bytes, numbers) get reward 0 with a reason in info.
 
@@ -61,7 +62,7 @@ class MathEnv(gym.Env):
                  config: str | None = None, question_field: str | None = None, answer_field: str | None = None,
                  difficulty_field: str | None = None, limit: int | None = None, format_reward: float = 0.0,
                  instruction: str | None = DEFAULT_INSTRUCTION, timeout: float = 5.0,
-                 starts_in_thinking: bool = False, size: int = 1000, rg_config: dict | None = None,
+                 starts_in_thinking: bool = False, last_number: bool = False, size: int = 1000, rg_config: dict | None = None,
                  render_mode: str | None = None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
@@ -76,6 +77,7 @@ class MathEnv(gym.Env):
         self.instruction = instruction
         self.timeout = float(timeout)
         self.starts_in_thinking = bool(starts_in_thinking)
+        self.last_number = bool(last_number)
         self.sequence_seed = seed
         self.levels: tuple[int, ...] | None = None
         self._items: list[MathItem] | None = None
@@ -200,7 +202,8 @@ class MathEnv(gym.Env):
             kind = "None" if action is None else type(action).__name__
             return {"extracted": None, "gold": gold, "correct": False, "format_ok": False,
                     "reason": f"invalid action: expected a str, got {kind}"}
-        g = grade(action, gold, timeout=self.timeout, starts_in_thinking=self.starts_in_thinking)
+        g = grade(action, gold, timeout=self.timeout, starts_in_thinking=self.starts_in_thinking,
+                  last_number=self.last_number)
         info = {"extracted": g.extracted, "gold": gold, "correct": g.correct, "format_ok": g.format_ok, "reason": g.reason}
         if self._rg is not None and not g.correct and g.extracted is not None:
             dataset, entries = self._rg

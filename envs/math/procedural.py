@@ -1,4 +1,4 @@
-"""Procedural math problems with exact answers, in ten difficulty levels.
+"""Procedural math problems with exact answers, in ten difficulty levels (plus a warm-up level 0).
 
 Item ``i`` of the sequence with seed ``s`` is generated from its own ``random.Random(item_seed(s, i))``
 (the seed derived through sha256, so it is the same in every process and under any PYTHONHASHSEED),
@@ -7,6 +7,7 @@ exactly with integers and ``fractions.Fraction``; numbers are chosen so that qua
 whole (people, items, days) are whole.
 
 Levels (``LEVELS``):
+  0  single-digit arithmetic (a warm-up level, only when asked for: the default set is 1..10)
   1  one-step arithmetic (add, subtract, multiply, exact division)
   2  multi-step arithmetic with order of operations, brackets and negatives
   3  one- and two-step word problems (shopping, sharing, saving)
@@ -49,7 +50,7 @@ class MathProblem:
     """One generated problem.
 
     id: "proc-s{seed}-i{index}"; question: the problem text (ASCII, no answer-format instruction);
-    answer: exact value as text ("42", "-7/4"); level: 1..10; topic: the template name;
+    answer: exact value as text ("42", "-7/4"); level: 0..10 (0 = warm-up); topic: the template name;
     solution: a short worked solution ending in \\boxed{answer}; seed/index: where it came from.
     """
 
@@ -156,6 +157,15 @@ def _name(rng: random.Random, k: int = 1) -> list[str]:
 # ----------------------------------------------------------------------------------------------------
 
 Template = Callable[[random.Random], "tuple[str, Fraction, str]"]
+
+
+def _t_single_digit(rng):
+    a, b = rng.randint(1, 9), rng.randint(1, 9)
+    op = rng.choice("+-*")
+    if op == "-" and a < b:
+        a, b = b, a
+    value = a + b if op == "+" else a - b if op == "-" else a * b
+    return f"What is {a} {op} {b}?", Fraction(value), f"{a} {op} {b} = {value}."
 
 
 def _t_add_sub(rng):
@@ -573,6 +583,7 @@ def _t_discount_chain(rng):
 
 
 LEVELS: dict[int, tuple[str, tuple[Template, ...]]] = {
+    0: ("single-digit arithmetic", (_t_single_digit,)),
     1: ("one-step arithmetic", (_t_add_sub, _t_mul_div)),
     2: ("multi-step arithmetic", (_t_order_ops, _t_powers)),
     3: ("one- and two-step word problems", (_t_shopping_change, _t_sharing, _t_saving)),
@@ -585,11 +596,12 @@ LEVELS: dict[int, tuple[str, tuple[Template, ...]]] = {
     10: ("several ideas", (_t_dice_prob, _t_marbles, _t_vieta, _t_pythagoras, _t_mixture, _t_discount_chain)),
 }
 LEVEL_NAMES: dict[int, str] = {k: v[0] for k, v in LEVELS.items()}
-ALL_LEVELS: tuple[int, ...] = tuple(sorted(LEVELS))
+ALL_LEVELS: tuple[int, ...] = tuple(sorted(lv for lv in LEVELS if lv >= 1))   # the default set; 0 is opt-in
 
 
 def resolve_levels(level: int | None = None, levels: Iterable[int] | None = None) -> tuple[int, ...]:
-    """The sorted level tuple from `level=k` or `levels=[...]` (default: all levels)."""
+    """The sorted level tuple from `level=k` or `levels=[...]` (default: levels 1..10; the warm-up level 0
+    only when named)."""
     if level is not None and levels is not None:
         raise ValueError("give either level= or levels=, not both")
     if level is not None:
@@ -597,11 +609,11 @@ def resolve_levels(level: int | None = None, levels: Iterable[int] | None = None
     if levels is None:
         return ALL_LEVELS
     if isinstance(levels, (str, bytes)):
-        raise TypeError(f"levels must be a list of integers 1..{len(LEVELS)}, got {levels!r}")
+        raise TypeError(f"levels must be a list of integers 0..{max(LEVELS)}, got {levels!r}")
     out = []
     for lv in levels:
         if isinstance(lv, bool) or not isinstance(lv, int) or lv not in LEVELS:
-            raise ValueError(f"levels must be integers 1..{len(LEVELS)}, got {lv!r}")
+            raise ValueError(f"levels must be integers 0..{max(LEVELS)}, got {lv!r}")
         if lv not in out:
             out.append(lv)
     if not out:
