@@ -92,7 +92,8 @@ Python API:
     --curriculum-kwargs '{"n_max": 8}'.
 
 Metrics (``metrics()``; <b> is the bin index, 0 = hardest, or "unseen"). RLVRGRPOTrainer logs them into
-metrics.jsonl with the prefix "curriculum/", e.g. curriculum/gdro/mean_rollouts:
+metrics.jsonl under these bare names (gdro/mean_rollouts) and, as every curriculum metric, with the prefix
+"curriculum/" (curriculum/gdro/mean_rollouts; same value):
     gdro/bin_count/<b>   prompts of the step's batch in bin b, every bin each step ("unseen": pass groups only)
     gdro/bins_seen       prompts classified so far (seen at least once)
     gdro/weight/<b>      Prompt-GDRO: per-sample weight of bin b's samples after normalisation and cap

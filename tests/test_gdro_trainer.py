@@ -68,6 +68,11 @@ def test_rollout_gdro_trains_with_variable_groups_and_exact_budget(tmp_path, mon
     for r in rows:
         assert r["curriculum/gdro/mean_rollouts"] == 4.0 and r["curriculum/gdro/budget"] == 4.0
         assert "curriculum/gdro/mu" in r and "curriculum/gdro/wse" in r and "curriculum/gdro/bin_count/0" in r
+        # the key names, bare, with the same values as the prefixed ones
+        assert r["gdro/mean_rollouts"] == 4.0 and r["gdro/budget"] == 4.0
+        for key in [k for k in r if k.startswith("curriculum/gdro/")]:
+            assert r[key[len("curriculum/"):]] == r[key], key
+    assert sum(k.startswith("gdro/rollouts/") for k in rows[-1]) >= 1
     # every scored batch has the groups the sampler allocated, in order, and exact per-group advantages
     assert len(cur.allocations) >= len(cur.batches) == 3
     for (ds, rewards, adv), (chunk, alloc) in zip(cur.batches, cur.allocations):
@@ -92,3 +97,6 @@ def test_prompt_gdro_reweights_in_the_trainer_and_logs_weights(tmp_path):
     rows = [r for r in _rows(tmp_path / "prompt") if any(k.startswith("curriculum/gdro/weight/") for k in r)]
     assert len(rows) == 2
     assert all("curriculum/gdro/wse" in r and "curriculum/gdro/bin_count/0" in r for r in rows)
+    assert all(r["gdro/wse"] == r["curriculum/gdro/wse"] and "gdro/weight/0" in r for r in rows)
+    assert not any(k.startswith("gdro/") for r in _rows(tmp_path / "prompt") for k in r
+                   if f"curriculum/{k}" not in r)   # bare keys only mirror logged curriculum keys
