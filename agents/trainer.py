@@ -71,6 +71,8 @@ class TrainConfig:
     eval_every: int = 0              # also evaluate every N steps (0: only before/after)
     eval_max_tokens: int | None = None  # default: max_completion_length
     eval_batch_size: int = 16
+    eval_env_kwargs: dict = field(default_factory=dict)  # env id -> kwargs laid over env_kwargs for evaluation
+    #                                  (e.g. {"Math-v0": {"split": "test"}} with env_kwargs' split "train")
     # model and adapter
     model: str = "smollm2-135m"      # smollm2-135m | tiny-random | local dir | hub name
     peft: str = "lora"               # see agents/peft_presets.py PRESETS
@@ -136,8 +138,8 @@ class TrainConfig:
             raise ValueError("eval_seed must differ from seed, or the held-out set would be the training set")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
-        if not isinstance(self.grpo, dict) or not isinstance(self.env_kwargs, dict):
-            raise TypeError("grpo and env_kwargs must be dicts")
+        if not all(isinstance(d, dict) for d in (self.grpo, self.env_kwargs, self.eval_env_kwargs)):
+            raise TypeError("grpo, env_kwargs and eval_env_kwargs must be dicts")
         unknown = sorted(set(self.grpo) - grpo_config_fields())
         if unknown:
             raise ValueError(f"unknown GRPOConfig option(s) {unknown}; see `rlvr train --help` for the list")
@@ -822,7 +824,8 @@ class _Run:
         try:
             for env_id, _ in parse_env_specs(self.config.env):
                 rows, summary = evaluate(env_id, agent, episodes=self.config.eval_size, seed=self.config.eval_seed,
-                                         env_kwargs=dict(self.config.env_kwargs.get(env_id, {})),
+                                         env_kwargs={**self.config.env_kwargs.get(env_id, {}),
+                                                     **self.config.eval_env_kwargs.get(env_id, {})},
                                          batch_size=self.config.eval_batch_size, progress=self.config.progress)
                 write_run(self.out / name / env_id.replace(":", "_").replace("/", "_"), rows, summary)
                 by_env[env_id] = summary

@@ -6,7 +6,9 @@ learning rate as in the paper differ); held-out accuracy before/after (`rlvr eva
     python benchmarks/peft_study.py --model tiny-random --steps 2 --methods lora ia3     # a smoke run
 
 Writes benchmarks/results/peft_study.md (table, ordering vs the paper), peft_study.json, peft_study_reward.png
-(training reward per step, mean over seeds) and peft_study_heldout.png. Each run is a fresh subprocess.
+(training reward per step, mean over seeds) and peft_study_heldout.png. Each run is a fresh subprocess; a
+finished run's result is kept next to its run folder (WORKDIR/<method>-s<seed>.result.json), so running the same
+command again after an interruption only runs what is missing.
 """
 
 from __future__ import annotations
@@ -105,11 +107,16 @@ def main(argv=None) -> int:
 
     def one(job):
         method, seed, config = job
+        done = Path(config["out"] + ".result.json")      # finished runs are kept: a re-run resumes the study
+        if done.exists() and json.loads(done.read_text()).get("config") == config:
+            return method, seed, json.loads(done.read_text())["result"]
         subprocess.run(["rm", "-rf", config["out"]], check=True)
         t0 = time.time()
         r = run(config)
         r["wall_s"] = time.time() - t0
         r["seed"] = seed
+        if "error" not in r:
+            done.write_text(json.dumps({"config": config, "result": r}, default=str))
         return method, seed, r
 
     from concurrent.futures import ThreadPoolExecutor, as_completed

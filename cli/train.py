@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="env id with optional weight; repeat for a mix (default Math-Easy-v0)")
     parser.add_argument("--env-kwargs", metavar="JSON", default=None,
                         help='gymnasium.make kwargs per env id, e.g. \'{"Math-v0": {"levels": [1, 2]}}\'')
+    parser.add_argument("--eval-env-kwargs", metavar="JSON", default=None,
+                        help='kwargs laid over --env-kwargs for the held-out evaluation only, e.g. '
+                             '\'{"Math-v0": {"split": "test"}}\' when training uses split "train"')
     for flag, dest, kind, help_text in _FLAGS:
         parser.add_argument(flag, dest=dest, type=kind, default=None, help=help_text)
     parser.add_argument("--target-modules", default=None, metavar="A,B",
@@ -106,6 +109,8 @@ def config_from_args(args: argparse.Namespace):
         data["env"] = list(args.env)
     if args.env_kwargs:
         data["env_kwargs"] = parse_json_object(args.env_kwargs, "--env-kwargs")
+    if args.eval_env_kwargs:
+        data["eval_env_kwargs"] = parse_json_object(args.eval_env_kwargs, "--eval-env-kwargs")
     if args.target_modules:
         data["target_modules"] = [t.strip() for t in args.target_modules.split(",") if t.strip()]
     if args.peft_kwargs:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job: GRPO + LoRA on the embedded SmolLM2-135M-Instruct, on one-step arithmetic (Math-v0 level 1),
-# on CPU, then held-out accuracy before and after training (the `rlvr eval` harness, 24 problems drawn with a
-# different seed than the training problems). Budget: ~15 minutes on an idle 2-core machine.
+# The main job: GRPO + LoRA on the embedded SmolLM2-135M-Instruct, on single-digit arithmetic (Math-v0 level 0),
+# on CPU, then held-out accuracy before and after training (the `rlvr eval` harness, greedy, 64 problems drawn
+# with a different seed than the training problems). Budget: ~12-15 minutes on an idle 2-core machine.
 #   bash scripts/main.sh                 # run folder runs/main (a second call resumes / reports it)
 #   OUT=runs/main2 SEED=1 bash scripts/main.sh
 #   bash scripts/main.sh --max-steps 20  # extra flags go to `rlvr train`

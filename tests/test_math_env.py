@@ -197,3 +197,13 @@ def test_last_number_option_grades_unboxed_answers():
     assert strict.step(reply)[1] == 0.0
     _, reward, terminated, _, step_info = lenient.step(reply)
     assert reward == 1.0 and terminated and step_info["correct"] and not step_info["format_ok"]
+
+
+def test_procedural_split_option():
+    env = gym.make("Math-v0", levels=[0], split="test")
+    from rlvr_gym.envs.math.procedural import question_split
+    for seed in range(20):
+        obs, _ = env.reset(seed=seed)
+        assert question_split(obs.split("\n")[0]) == "test"
+    with pytest.raises(ValueError, match="split"):
+        gym.make("Math-v0", levels=[0], split="dev")

@@ -24,6 +24,7 @@ from rlvr_gym.envs.math.procedural import (
     generate_problem,
     generate_problems,
     item_seed,
+    question_split,
     resolve_levels,
 )
 from rlvr_gym.verifiers.math import grade
@@ -236,3 +237,17 @@ def test_warm_up_level_zero_is_single_digit_arithmetic():
         assert Fraction(p.answer) == {"+": a + b, "-": a - b, "*": a * b}[op] and Fraction(p.answer) >= 0
         assert grade(p.solution, p.answer, last_number=True).correct
     assert min(ops.values()) > 60                                  # all three operations appear
+
+
+def test_train_and_test_splits_never_share_a_question():
+    train = generate_problems(1500, seed=0, levels=[0], split="train")
+    test = generate_problems(400, seed=9, levels=[0], split="test")
+    assert {p.question for p in train}.isdisjoint({p.question for p in test})
+    assert all(question_split(p.question) == "test" for p in test)
+    assert len({p.question for p in test}) >= 30                    # ~20% of level 0's 207 questions
+    assert generate_problem(0, 17, [0], "train") == train[17]       # still addressable and deterministic
+    mixed = generate_problems(300, seed=2, split="test")             # any level
+    assert all(question_split(p.question) == "test" for p in mixed)
+    assert generate_problems(5, seed=3) == generate_problems(5, seed=3, split=None)   # no split: unchanged
+    with pytest.raises(ValueError, match="split"):
+        generate_problem(0, 0, split="validation")

@@ -150,6 +150,21 @@ def test_train_tiny_run_folder_and_curriculum_hook(tmp_path):
         train(TrainConfig(env=["Math-Easy-v0"], out=str(out), **TINY))
 
 
+def test_heldout_uses_eval_env_kwargs_over_env_kwargs(tmp_path):
+    from rlvr_gym.agents.trainer import train
+    from rlvr_gym.envs.math.procedural import question_split
+
+    kwargs = {**TINY, "max_steps": 1, "eval_size": 6}
+    train(TrainConfig(env=["Math-v0"], env_kwargs={"Math-v0": {"levels": [0], "split": "train", "last_number": True}},
+                      eval_env_kwargs={"Math-v0": {"split": "test"}}, out=str(tmp_path / "run"), **kwargs))
+    rows = [json.loads(line) for line in (tmp_path / "run" / "eval_after" / "Math-v0" / "results.jsonl").open()]
+    questions = [r["prompt"].split("\n")[0] for r in rows]
+    assert len(rows) == 6 and all(question_split(q) == "test" for q in questions)
+    assert all(q.startswith("What is ") and len(q) == len("What is 1 + 2?") for q in questions)   # level 0 kept
+    with pytest.raises(TypeError, match="eval_env_kwargs"):
+        TrainConfig(eval_env_kwargs=["x"]).validate()
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     out = tmp_path / "run"

@@ -2,7 +2,9 @@
 
 Sources (``source=``):
 - ``"procedural"`` (default): the built-in generator (``procedural.py``), ``level=k`` or ``levels=[...]``
-  (default all ten); item i of the sequence ``seed`` is the same everywhere.
+  (default 1..10; the warm-up level 0 on request); item i of the sequence ``seed`` is the same everywhere.
+  ``split="train"|"test"`` keeps to one of two disjoint sets of question texts (20% test, by a hash of the
+  text): train on one and evaluate on the other and no held-out question was trained on.
 - a dataset: a ``.jsonl`` / ``.json`` / ``.parquet`` path, ``"hf:<name>"`` / ``"<owner>/<name>"`` (Hugging Face,
   with ``split=``, ``config=``), or a list of records; column conventions in ``datasets.py``, explicit
   ``question_field=`` / ``answer_field=`` / ``difficulty_field=`` for anything else; ``limit=`` keeps the
@@ -34,7 +36,7 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from rlvr_gym.envs.math.datasets import MathItem, load_items
-from rlvr_gym.envs.math.procedural import LEVEL_NAMES, generate_problem, resolve_levels
+from rlvr_gym.envs.math.procedural import LEVEL_NAMES, SPLITS, generate_problem, resolve_levels
 
 __all__ = ["MathEnv", "DEFAULT_INSTRUCTION", "build_prompt"]
 
@@ -83,9 +85,13 @@ class MathEnv(gym.Env):
         self._items: list[MathItem] | None = None
         self._rg = None            # (reasoning-gym dataset, entries) for source="reasoning_gym:<task>"
 
+        self.split = None
         if isinstance(source, str) and source == "procedural":
             self.source = "procedural"
             self.levels = resolve_levels(level, levels)
+            if split is not None and split not in SPLITS:
+                raise ValueError(f"split for procedural problems must be 'train' or 'test', got {split!r}")
+            self.split = split
         else:
             if level is not None or levels is not None:
                 raise ValueError("level=/levels= apply to source='procedural' only; use limit= or a filtered file "
@@ -151,7 +157,7 @@ class MathEnv(gym.Env):
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self):
             raise IndexError(f"index must be an int in [0, {len(self)}), got {index!r}")
         if self._items is None:
-            p = generate_problem(self.sequence_seed, index, self.levels)
+            p = generate_problem(self.sequence_seed, index, self.levels, self.split)
             return {"id": p.id, "question": p.question, "answer": p.answer, "difficulty": p.difficulty,
                     "level": p.level, "topic": p.topic, "solution": p.solution, "source": "procedural"}
         it = self._items[index]

@@ -42,6 +42,8 @@ __all__ = [
     "format_answer",
     "latex_answer",
     "resolve_levels",
+    "question_split",
+    "SPLITS",
 ]
 
 
@@ -621,24 +623,51 @@ def resolve_levels(level: int | None = None, levels: Iterable[int] | None = None
     return tuple(sorted(out))
 
 
-def generate_problem(seed: int, index: int, levels: Sequence[int] | None = None) -> MathProblem:
-    """Item `index` of the sequence `seed`, its level drawn from `levels` (default all). Deterministic."""
+SPLITS = ("train", "test")
+TEST_PERCENT = 20       # a question is in the test split when sha256(question) % 100 < TEST_PERCENT
+_MAX_SPLIT_DRAWS = 1000
+
+
+def question_split(question: str) -> str:
+    """"test" for a fixed 20% of all question texts (by sha256 of the text), else "train". The same question
+    is in the same split whatever seed, index or process drew it, so the two splits never share a question."""
+    digest = int.from_bytes(hashlib.sha256(question.encode("utf-8")).digest()[:8], "big")
+    return "test" if digest % 100 < TEST_PERCENT else "train"
+
+
+def generate_problem(seed: int, index: int, levels: Sequence[int] | None = None,
+                     split: str | None = None) -> MathProblem:
+    """Item `index` of the sequence `seed`, its level drawn from `levels` (default all). Deterministic.
+
+    split: None (any question), "train" or "test" (question_split): the item is redrawn from derived seeds
+    until its question falls in the split, so train and test items never share a question text. This matters
+    where a level has few distinct questions (level 0 has 207) and a held-out set would otherwise repeat
+    training questions."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise ValueError(f"index must be a non-negative int, got {index!r}")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split must be None, 'train' or 'test', got {split!r}")
     lv_tuple = resolve_levels(levels=levels)
-    rng = random.Random(item_seed(seed, index))
-    level = lv_tuple[rng.randrange(len(lv_tuple))]
-    _, templates = LEVELS[level]
-    template = templates[rng.randrange(len(templates))]
-    question, value, steps = template(rng)
+    base = item_seed(seed, index)
+    for draw in range(_MAX_SPLIT_DRAWS):
+        rng = random.Random(base if draw == 0 else item_seed(base, draw))
+        level = lv_tuple[rng.randrange(len(lv_tuple))]
+        _, templates = LEVELS[level]
+        template = templates[rng.randrange(len(templates))]
+        question, value, steps = template(rng)
+        if split is None or question_split(question) == split:
+            break
+    else:  # pragma: no cover - a 20% event missed 1000 times
+        raise RuntimeError(f"no {split} question found for item {index} of seed {seed}")
     value = Fraction(value)
     solution = f"{steps}\nThe answer is $\\boxed{{{latex_answer(value)}}}$."
     return MathProblem(id=f"proc-s{seed}-i{index}", question=question, answer=format_answer(value), level=level,
                        topic=template.__name__[3:], solution=solution, seed=seed, index=index)
 
 
-def generate_problems(n: int, seed: int = 0, levels: Sequence[int] | None = None, start: int = 0) -> list[MathProblem]:
-    """Items start .. start+n-1 of the sequence `seed`."""
-    return [generate_problem(seed, i, levels) for i in range(start, start + n)]
+def generate_problems(n: int, seed: int = 0, levels: Sequence[int] | None = None, start: int = 0,
+                      split: str | None = None) -> list[MathProblem]:
+    """Items start .. start+n-1 of the sequence `seed` (of `split`, see generate_problem)."""
+    return [generate_problem(seed, i, levels, split) for i in range(start, start + n)]
