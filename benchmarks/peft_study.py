@@ -87,7 +87,7 @@ def main(argv=None) -> int:
 
     base = load_config_file(args.config)
     base.setdefault("device", "cpu")     # a GPU config (device: cuda) keeps its device
-    base.update(model=args.model, max_steps=args.steps, progress=False, plots=False,
+    base.update(model=args.model, max_steps=args.steps, progress=False, plots=False, eval_every=0,
                 save_steps=args.steps + 1, save_total_limit=1)   # no checkpoints
     if args.eval_size is not None:
         base["eval_size"] = args.eval_size
