@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -45,9 +46,21 @@ def run_seed(seed: int, workdir: Path, extra: list[str]) -> dict:
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
     metrics = [m for m in metrics if "reward" in m]
     episodes = sum(v["episodes"] for v in after["by_env"].values())
+    failures = {name: _failure_kinds(out / name) for name in ("eval_before", "eval_after")}
     return {"seed": seed, "before": before["accuracy"], "after": after["accuracy"], "episodes": episodes,
-            "wall_s": wall, "steps": len(metrics), "train_s": metrics[-1]["time"] if metrics else None,
+            "wall_s": wall, "steps": len(metrics), "failures": failures, "train_s": metrics[-1]["time"] if metrics else None,
             "reward": [m["reward"] for m in metrics], "completion_length": [m["completion_length"] for m in metrics]}
+
+
+def _failure_kinds(folder: Path) -> dict:
+    """Held-out replies of one evaluation: distinct questions, and the wrong ones split into replies that
+    answer at once ("7 * 8 = 54") and replies that start some other way (usually a preamble cut at the budget)."""
+    rows = [json.loads(line) for f in folder.glob("*/results.jsonl") for line in f.read_text().splitlines()]
+    direct = re.compile(r"^\s*-?\d+\s*[-+*x]\s*-?\d+\s*=")
+    wrong = [r for r in rows if not r["correct"]]
+    return {"distinct_questions": len({r["prompt"].split("\n")[0] for r in rows}),
+            "wrong_direct": sum(bool(direct.match(r["response"] or "")) for r in wrong),
+            "wrong_other": sum(not direct.match(r["response"] or "") for r in wrong)}
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -111,6 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"Mean over {len(rows)} seeds: {summary['mean_before']:.1%} -> {summary['mean_after']:.1%} "
               f"({summary['mean_delta']:+.1%}; per seed {summary['min_delta']:+.1%} to {summary['max_delta']:+.1%}) "
               f"on {rows[0]['episodes']} held-out problems.", "",
+              "Wrong held-out replies, by kind (direct = the reply starts \"a op b =\" with a wrong result; other = "
+              "anything else, mostly a preamble such as \"To solve this problem, we need to ...\" cut off at the "
+              "token budget):", "",
+              "| seed | distinct held-out questions | before: direct / other | after: direct / other |",
+              "| --- | --- | --- | --- |"]
+    for r in rows:
+        fb, fa = r["failures"]["eval_before"], r["failures"]["eval_after"]
+        lines.append(f"| {r['seed']} | {fb['distinct_questions']} | {fb['wrong_direct']} / {fb['wrong_other']} | "
+                     f"{fa['wrong_direct']} / {fa['wrong_other']} |")
+    lines += ["",
               f"![curves]({out.name}_curves.png)", ""]
     out.with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))
