@@ -20,6 +20,10 @@ Known traps handled here:
 - PiSSA and MiLoRA move the top (or bottom) singular components out of the base weight into the adapter, so
   "adapters off" is no longer the original model: a KL penalty (beta > 0) against TRL's adapters-off reference
   would pull towards the residual. ``prepare_peft`` forces beta = 0 for them and says so (``PeftSetup.notes``).
+  For the same reason their LoRA dropout is forced to 0: dropout acts on the adapter's input, and an adapter
+  that carries (principal) components of W would then drop part of the weight at every training-mode forward,
+  including TRL's generation (seen in the PEFT study: PiSSA's first-step reward was 0.06 with dropout 0.05
+  against 0.50 for LoRA, and it never recovered).
 - lm_head is never a target: TRL computes log-probs from ``lm_head.weight`` directly.
 - AdaLoRA needs its total step count (``total_steps``) and ``update_and_allocate`` each optimizer step (a
   TrainerCallback here; the gradients are still there when ``on_optimizer_step`` runs). Its orthogonality
@@ -114,6 +118,9 @@ def prepare_peft(model, name: str, *, r: int = 16, alpha: float | None = None, d
 
     import peft
 
+    residual_dropout = name in RESIDUAL_INIT and dropout > 0
+    if residual_dropout:   # the adapter holds part of W itself: dropout on its input would perturb the model
+        dropout = 0.0
     lora_kwargs = dict(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
     if name in ("lora", "dora", "rslora", "pissa"):
         flag = {"dora": {"use_dora": True}, "rslora": {"use_rslora": True},
@@ -178,6 +185,9 @@ def prepare_peft(model, name: str, *, r: int = 16, alpha: float | None = None, d
     elif name == "lntuning":
         setup.peft_config = peft.LNTuningConfig(task_type="CAUSAL_LM", **extra)  # peft's norm names per model type
 
+    if residual_dropout:
+        setup.notes.append(f"{name}: lora dropout -> 0 (its adapter carries singular components of W, so dropout "
+                           "on the adapter path would randomly drop part of the weight itself in training mode)")
     if name in RESIDUAL_INIT and setup.beta != 0.0:
         setup.notes.append(f"{name}: beta {setup.beta:g} -> 0 (its adapters-off model is the residual, not the "
                            "original, so a KL reference would be wrong)")

@@ -64,6 +64,24 @@ def test_residual_inits_force_beta_zero(name):
     assert prepare_peft(_tiny()[0], "lora", r=4, beta=0.04).beta == 0.04
 
 
+@pytest.mark.parametrize("name", ["pissa", "milora"])
+def test_residual_inits_train_mode_is_the_same_function(name):
+    import torch
+
+    model, _ = _tiny()
+    ids = torch.tensor([[1, 5, 9, 14, 3, 7, 2]])
+    with torch.no_grad():
+        reference = model(input_ids=ids).logits
+    setup = prepare_peft(model, name, r=4, dropout=0.3)
+    assert any("dropout" in note for note in setup.notes)
+    wrapped = setup.model if setup.peft_config is None else __import__("peft").get_peft_model(model, setup.peft_config)
+    wrapped.train()                       # TRL samples and scores in training mode: no dropout on W's own part
+    with torch.no_grad():
+        trained_mode = wrapped(input_ids=ids).logits
+    assert torch.allclose(trained_mode, reference, atol=1e-3)
+    assert not any("dropout" in n for n in prepare_peft(_tiny()[0], "lora", r=4, dropout=0.3).notes)
+
+
 def test_milora_keeps_the_function_and_uses_minor_components():
     import torch
 
