@@ -197,6 +197,8 @@ def test_last_number_option_grades_unboxed_answers():
     assert strict.step(reply)[1] == 0.0
     _, reward, terminated, _, step_info = lenient.step(reply)
     assert reward == 1.0 and terminated and step_info["correct"] and not step_info["format_ok"]
+    with pytest.raises(TypeError, match="last_number"):
+        gym.make("Math-v0", levels=[0], last_number="yes")
 
 
 def test_procedural_split_option():

@@ -79,7 +79,9 @@ class MathEnv(gym.Env):
         self.instruction = instruction
         self.timeout = float(timeout)
         self.starts_in_thinking = bool(starts_in_thinking)
-        self.last_number = bool(last_number)
+        if not isinstance(last_number, bool):
+            raise TypeError(f"last_number must be True or False, got {last_number!r}")
+        self.last_number = last_number
         self.sequence_seed = seed
         self.levels: tuple[int, ...] | None = None
         self._items: list[MathItem] | None = None
