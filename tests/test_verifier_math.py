@@ -267,6 +267,8 @@ def test_gold_solutions_grade_correct_full(math_data):
     ("12 then 13", "12", False),                  # only the last number counts: listing gains nothing
     ("It is 12 or 13.", "12", False),             # hedge
     ("It is 13 or 12.", "12", False),             # hedge, either order
+    ("It is 13, or maybe 12", "12", False),       # the box rule's connectives: also a hedge
+    ("$13$ \\lor $12$", "12", False),
     ("12 or 12", "12", True),                     # the same value twice is no hedge
     ("We get 1,200 apples", "1200", True),
     ("half: 3/4", "3/4", True),

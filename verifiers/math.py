@@ -18,7 +18,7 @@ Extraction rules (``extract_final``)
    With ``last_number=True`` (off by default; lm-eval-harness's "flexible extract" for GSM8K) a response
    with none of these falls back to the last number in the visible text ("7 + 5 = 12." gives 12; form
    "last_number", format_ok False). Only the last number counts, so listing numbers gains nothing, and
-   a last number joined to the one before it by "or" ("12 or 13") is a hedge.
+   a last number joined to the one before it by "or" ("12 or 13", "12, or 13") is a hedge (the box rule below).
 3. Hedging gets no credit:
    - several boxes written together at the end ("\\boxed{3} or \\boxed{4}", "\\boxed{3}, \\boxed{4}")
      form one *final group* when only connective text (spaces, punctuation, $, "or", "and",
@@ -110,7 +110,6 @@ _PHRASE_RE = re.compile(
 _CONNECTIVE_WORDS = {"or", "and", "either", "also", "maybe", "possibly", "perhaps", "alternatively"}
 _HEDGE_WORDS = {"or", "either"}
 _ANY_NUMBER_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?")
-_OR_JOIN_RE = re.compile(r"^\s{0,3}(?:or|either)\b", re.IGNORECASE)
 _OR_RE = re.compile(r"(?:^|[^a-z\\])or(?:$|[^a-z])|\\lor\b|\\vee\b", re.IGNORECASE)
 
 
@@ -283,7 +282,8 @@ def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: f
 
 
 def _last_number(visible: str, closed: bool) -> Extraction:
-    """The last number of the text (only its tail is scanned); "a or b" at the end is a hedge."""
+    """The last number of the text (only its tail is scanned); two different numbers joined by "or" at the end are
+    a hedge, by the same connective rule as two boxes ("12 or 13", "12, or 13", "$12$ \\lor $13$")."""
     tail = visible[-MAX_ANSWER_CHARS * 10:]
     numbers = list(_ANY_NUMBER_RE.finditer(tail))
     if not numbers:
@@ -291,7 +291,8 @@ def _last_number(visible: str, closed: bool) -> Extraction:
     value = numbers[-1].group(0).replace(",", "")
     if len(numbers) > 1:
         prev = numbers[-2].group(0).replace(",", "")
-        if prev != value and _OR_JOIN_RE.match(tail[numbers[-2].end():numbers[-1].start()]):
+        connective, has_or = _gap_is_connective(tail[numbers[-2].end():numbers[-1].start()])
+        if prev != value and connective and has_or:
             return Extraction(None, "last_number", True, (prev, value), closed)
     return Extraction(value, "last_number", False, (value,), closed)
 
