@@ -439,10 +439,7 @@ class EnvReward:
         kind = _env_kind(env)
         inner = env.unwrapped
         if kind == "math" and answer:
-            from rlvr_gym.verifiers.math import grade
-
-            return float(grade(text, answer, timeout=inner.timeout, format_weight=inner.format_reward,
-                               starts_in_thinking=inner.starts_in_thinking, last_number=inner.last_number).reward)
+            return float(inner.grade_text(text, answer).reward)
         if kind == "temporal_clue" and solution:
             from rlvr_gym.verifiers.temporal_clue import grade
 

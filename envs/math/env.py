@@ -202,16 +202,21 @@ class MathEnv(gym.Env):
         reward = float(info["correct"]) + (self.format_reward * info["format_ok"] if self.format_reward else 0.0)
         return "", reward, True, False, info
 
-    def _grade(self, action: Any) -> dict:
+    def grade_text(self, text: str, gold: str):
+        """The verifier's MathGrade of `text` against `gold` under this env's grading options (timeout, thinking,
+        last_number, format_reward). Trainers grade their rows through this, so they match ``step``."""
         from rlvr_gym.verifiers.math import grade
 
+        return grade(text, gold, timeout=self.timeout, format_weight=self.format_reward,
+                     starts_in_thinking=self.starts_in_thinking, last_number=self.last_number)
+
+    def _grade(self, action: Any) -> dict:
         gold = self._current["answer"]
         if not isinstance(action, str):
             kind = "None" if action is None else type(action).__name__
             return {"extracted": None, "gold": gold, "correct": False, "format_ok": False,
                     "reason": f"invalid action: expected a str, got {kind}"}
-        g = grade(action, gold, timeout=self.timeout, starts_in_thinking=self.starts_in_thinking,
-                  last_number=self.last_number)
+        g = self.grade_text(action, gold)
         info = {"extracted": g.extracted, "gold": gold, "correct": g.correct, "format_ok": g.format_ok, "reason": g.reason}
         if self._rg is not None and not g.correct and g.extracted is not None:
             dataset, entries = self._rg
