@@ -108,8 +108,9 @@ def main(argv=None) -> int:
     def one(job):
         method, seed, config = job
         done = Path(config["out"] + ".result.json")      # finished runs are kept: a re-run resumes the study
-        if done.exists() and json.loads(done.read_text()).get("config") == config:
-            return method, seed, json.loads(done.read_text())["result"]
+        saved = json.loads(done.read_text()) if done.exists() else {}
+        if saved.get("config") == config:
+            return method, seed, saved["result"]
         subprocess.run(["rm", "-rf", config["out"]], check=True)
         t0 = time.time()
         r = run(config)
