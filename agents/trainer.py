@@ -371,7 +371,7 @@ def build_dataset(env_specs: Sequence[str] | str, size: int, seed: int, *, env_k
     mix are shuffled with ``random.Random(seed)``; each row's index column is its position."""
     from datasets import Dataset
 
-    from rlvr_gym.cli.common import episode_seed
+    from rlvr_gym.envs.seeding import episode_seed
 
     specs = parse_env_specs(env_specs)
     env_kwargs = env_kwargs or {}

@@ -5,7 +5,6 @@ Kept light: rich is imported only when a console is first asked for, so ``rlvr -
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -53,13 +52,6 @@ def existing_file(path: str | Path, option: str) -> Path:
     if not p.is_file():
         raise CLIError(f"{option}: file not found: {p}")
     return p
-
-
-def episode_seed(seed: int, index: int) -> int:
-    """The reset seed of episode ``index`` of a run seeded with ``seed``: a stable 63-bit hash of both,
-    the same in every process and Python version (no hash() of str)."""
-    digest = hashlib.blake2b(f"rlvr-episode:{seed}:{index}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
 
 
 def jsonable(value: Any) -> Any:

@@ -172,7 +172,8 @@ class _Harness:
     def run(self, episodes: int, progress: bool = True) -> tuple[list[dict], float]:
         from contextlib import nullcontext
 
-        from rlvr_gym.cli.common import episode_seed, progress_bar
+        from rlvr_gym.cli.common import progress_bar
+        from rlvr_gym.envs.seeding import episode_seed
 
         start = time.perf_counter()
         rows: dict[int, dict] = {}

@@ -34,11 +34,12 @@ of surrounding spaces) must BE the answer; a number followed by anything else is
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+from rlvr_gym.envs.seeding import item_seed
 
 __all__ = ["TaskItem", "Task", "AdditionTask", "PermuteTask", "SplitTask", "MathEasyTask", "make_task", "TASK_SPECS"]
 
@@ -68,8 +69,7 @@ class Task(Protocol):
 
 
 def _item_rng(task: str, seed: int, index: int) -> random.Random:
-    digest = hashlib.sha256(f"rlvr-gym/unmasking/{task}/{int(seed)}/{int(index)}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return random.Random(item_seed(f"unmasking/{task}", seed, index))
 
 
 def _check_index(index: int) -> int:

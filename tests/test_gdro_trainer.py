@@ -97,6 +97,9 @@ def test_prompt_gdro_reweights_in_the_trainer_and_logs_weights(tmp_path):
     rows = [r for r in _rows(tmp_path / "prompt") if any(k.startswith("curriculum/gdro/weight/") for k in r)]
     assert len(rows) == 2
     assert all("curriculum/gdro/wse" in r and "curriculum/gdro/bin_count/0" in r for r in rows)
-    assert all(r["gdro/wse"] == r["curriculum/gdro/wse"] and "gdro/weight/0" in r for r in rows)
+    assert all(r["gdro/wse"] == r["curriculum/gdro/wse"] for r in rows)
+    for r in rows:   # every bin weight of the batch, bare and prefixed, with the same value
+        weights = [k for k in r if k.startswith("curriculum/gdro/weight/")]
+        assert weights and all(r[k[len("curriculum/"):]] == r[k] for k in weights)
     assert not any(k.startswith("gdro/") for r in _rows(tmp_path / "prompt") for k in r
                    if f"curriculum/{k}" not in r)   # bare keys only mirror logged curriculum keys

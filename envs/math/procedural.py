@@ -1,7 +1,7 @@
 """Procedural math problems with exact answers, in ten difficulty levels (plus a warm-up level 0).
 
-Item ``i`` of the sequence with seed ``s`` is generated from its own ``random.Random(item_seed(s, i))``
-(the seed derived through sha256, so it is the same in every process and under any PYTHONHASHSEED),
+Item ``i`` of the sequence with seed ``s`` is generated from its own ``random.Random(item_seed("math", s, i))``
+(envs/seeding.py: sha256-derived, so it is the same in every process and under any PYTHONHASHSEED),
 which makes every item addressable without generating the ones before it. Every answer is computed
 exactly with integers and ``fractions.Fraction``; numbers are chosen so that quantities that must be
 whole (people, items, days) are whole.
@@ -32,11 +32,12 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Callable, Iterable, Sequence
 
+from rlvr_gym.envs.seeding import item_seed
+
 __all__ = [
     "MathProblem",
     "LEVELS",
     "LEVEL_NAMES",
-    "item_seed",
     "generate_problem",
     "generate_problems",
     "format_answer",
@@ -77,12 +78,6 @@ class MathProblem:
         d = asdict(self)
         d["difficulty"] = self.difficulty
         return d
-
-
-def item_seed(seed: int, index: int) -> int:
-    """The seed of item `index` in the sequence `seed` (sha256-derived, 64 bits)."""
-    digest = hashlib.sha256(f"rlvr-gym/math/{int(seed)}/{int(index)}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
 
 
 def format_answer(value: Fraction | int) -> str:
@@ -650,9 +645,9 @@ def generate_problem(seed: int, index: int, levels: Sequence[int] | None = None,
     if split is not None and split not in SPLITS:
         raise ValueError(f"split must be None, 'train' or 'test', got {split!r}")
     lv_tuple = resolve_levels(levels=levels)
-    base = item_seed(seed, index)
+    base = item_seed("math", seed, index)
     for draw in range(_MAX_SPLIT_DRAWS):
-        rng = random.Random(base if draw == 0 else item_seed(base, draw))
+        rng = random.Random(base if draw == 0 else item_seed("math", base, draw))
         level = lv_tuple[rng.randrange(len(lv_tuple))]
         _, templates = LEVELS[level]
         template = templates[rng.randrange(len(templates))]

@@ -34,7 +34,6 @@ quarter of the basic facts per type (a larger pool mostly costs solver time).
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from dataclasses import replace
@@ -52,6 +51,7 @@ from rlvr_gym.envs.temporal_clue.model import WorldModel, answer_question, clue_
 from rlvr_gym.envs.temporal_clue.puzzle import Puzzle
 from rlvr_gym.envs.temporal_clue.render import ANSWER_TYPE, LETTERS, clue_text, question_text, render_prompt
 from rlvr_gym.envs.temporal_clue.world import NoMurder, make_setting, ordered_pieces, simulate_world
+from rlvr_gym.envs.seeding import item_seed
 
 __all__ = ["generate_puzzle", "generate_puzzles", "puzzle_seed", "candidate_clues", "minimize_clues",
            "removal_bias", "make_questions"]
@@ -60,9 +60,8 @@ WORLD_TRIES = 5  # fresh nights (or settings, after NIGHT_TRIES nights without a
 
 
 def puzzle_seed(seed: int, index: int) -> int:
-    """Seed of item `index` in the sequence started by `seed` (sha256, independent of PYTHONHASHSEED)."""
-    digest = hashlib.sha256(f"temporal-clue:{seed}:{index}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+    """Seed of item `index` in the sequence started by `seed` (envs/seeding.py, namespace "temporal-clue")."""
+    return item_seed("temporal-clue", seed, index)
 
 
 # ----- candidate clues -----
