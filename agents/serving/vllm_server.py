@@ -79,22 +79,21 @@ class VLLMEnvironmentError(OSError):
 
 # -- where vLLM lives ---------------------------------------------------------------------------------------------
 def default_vllm_pythons() -> list[Path]:
-    """Candidates in order: $RLVR_VLLM_PYTHON, ./.venv-vllm (current directory), the source tree's .venv-vllm."""
-    found = []
-    if os.environ.get("RLVR_VLLM_PYTHON"):
-        found.append(Path(os.environ["RLVR_VLLM_PYTHON"]).expanduser())
-    found.append(Path.cwd() / ".venv-vllm" / "bin" / "python")
+    """Where the vLLM environment is looked for when none is named: ./.venv-vllm (current directory), then the
+    source tree's .venv-vllm."""
     source_root = Path(__file__).resolve().parents[2]  # agents/serving/vllm_server.py -> the checkout
-    found.append(source_root / ".venv-vllm" / "bin" / "python")
-    return found
+    return [Path.cwd() / ".venv-vllm" / "bin" / "python", source_root / ".venv-vllm" / "bin" / "python"]
 
 
 def resolve_vllm_python(python: str | os.PathLike | None = None) -> Path:
-    """The python that runs the server: ``python`` if given, else the first default candidate that exists."""
-    if python is not None:
-        path = Path(python).expanduser()
+    """The python that runs the server: ``python`` if given, else $RLVR_VLLM_PYTHON if set (both must exist), else
+    the first of ``default_vllm_pythons()`` that exists."""
+    named = python if python is not None else os.environ.get("RLVR_VLLM_PYTHON") or None
+    if named is not None:
+        path = Path(named).expanduser()
         if not path.is_file():
-            raise VLLMEnvironmentError(f"vLLM python {str(python)!r} does not exist; {SETUP_HINT}")
+            source = "RLVR_VLLM_PYTHON" if python is None else "the vLLM python"
+            raise VLLMEnvironmentError(f"{source} {str(named)!r} does not exist; {SETUP_HINT}")
         return path
     candidates = default_vllm_pythons()
     for path in candidates:
@@ -102,6 +101,18 @@ def resolve_vllm_python(python: str | os.PathLike | None = None) -> Path:
             return path
     looked = ", ".join(str(p) for p in dict.fromkeys(candidates))
     raise VLLMEnvironmentError(f"no vLLM environment found (looked for {looked}); {SETUP_HINT}")
+
+
+def vllm_model_dir(model: str | os.PathLike) -> str:
+    """What to give vLLM's ``--model``: our aliases (smollm2-135m, tiny-random) and local paths become a checked
+    local directory (the aliases are prepared on first use); any other name goes to vLLM as it is (a hub name it
+    resolves itself)."""
+    from rlvr_gym.agents.models import ALIASES, resolve_model
+
+    name = str(model).strip()
+    if name in ALIASES or name.startswith((".", "/", "~")) or Path(name).expanduser().exists():
+        return str(resolve_model(name))
+    return name
 
 
 def vllm_missing_reason(python: str | os.PathLike | None = None, timeout_s: float = 60.0) -> str | None:
