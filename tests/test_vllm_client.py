@@ -258,9 +258,10 @@ def test_adapter_swap_refuses_a_save_that_writes_no_adapter_and_a_used_folder(st
     with pytest.raises(FileNotFoundError, match="adapter_config.json"):
         swap.publish(lambda folder: folder.mkdir())
     assert stub.loras == {} and swap.current is None
-    (tmp_path / "policy-x-v1").mkdir(exist_ok=True)
-    with pytest.raises(FileExistsError, match="fresh folder"):
+    (tmp_path / "policy-x-v2").mkdir()  # the failed version's number is used up: the next one is v2
+    with pytest.raises(FileExistsError, match="policy-x-v2 already exists"):
         swap.publish(_save_adapter("again"))
+    assert swap.publish(_save_adapter("then")) == "policy-x-v3" and list(stub.loras) == ["policy-x-v3"]
     with pytest.raises(TypeError, match="callable"):
         swap.publish("/some/folder")
     with pytest.raises(ValueError, match="prefix"):

@@ -493,7 +493,8 @@ class AdapterSwap:
         loaded under a fresh name, the previous version unloaded; returns the new name (use it as ``model``)."""
         if not callable(save):
             raise TypeError(f"save must be a callable that writes the adapter into a folder, got {type(save).__name__}")
-        name = self.name_for(self.version + 1)
+        self.version += 1  # a version number is used up even when this publish fails: names are never reused
+        name = self.name_for(self.version)
         folder = self.folder_for(name)
         if folder.exists():
             raise FileExistsError(f"adapter folder {folder} already exists: a fresh folder per version is required")
@@ -503,7 +504,6 @@ class AdapterSwap:
             raise FileNotFoundError(f"save() wrote no adapter_config.json into {folder}: not a peft adapter folder")
         self.client.load_lora(name, folder.resolve())
         previous, self.current = self.current, name
-        self.version += 1
         self.history.append(name)
         if previous is not None:
             self._retire(previous)
