@@ -442,3 +442,35 @@ def test_importing_the_serving_module_loads_no_heavy_stack():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process-group checks read /proc")
+@pytest.mark.parametrize("stop_signal", ["SIGINT", "SIGTERM"])
+def test_rlvr_serve_engine_vllm_stops_the_server_group_on_ctrl_c_and_sigterm(tmp_path, stop_signal):
+    import signal
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    log = tmp_path / "server.log"
+    cmd = [sys.executable, "-m", "rlvr_gym.cli.main", "serve", str(model), "--engine", "vllm", "--port", "0",
+           "--vllm-python", str(_stand_in_python(tmp_path)), "--log-file", str(log), "--startup-timeout", "30"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Ctrl-C stops" in line or not line:
+                break
+        assert "vLLM serving" in "".join(lines), "".join(lines)
+        worker = int(log.read_text().split("worker ")[1].split()[0])
+        assert _alive(worker)
+        proc.send_signal(getattr(signal, stop_signal))
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "stopping the vLLM server" in rest, rest
+    assert not _alive(worker)

@@ -747,9 +747,9 @@ def serve_forever(server: VLLMServer, *, announce: Callable[[str], None] = print
         previous = signal.signal(signal.SIGTERM, _on_term)
     try:
         with server:
-            announce(f"vLLM serving {server.served_name!r} at {server.url} (started in {server.startup_s:.0f} s; "
-                     f"log {server.log_file}; Ctrl-C stops)")
             try:
+                announce(f"vLLM serving {server.served_name!r} at {server.url} (started in {server.startup_s:.0f} s; "
+                         f"log {server.log_file}; Ctrl-C stops)")
                 while True:
                     server.check_alive()
                     time.sleep(poll_s)
