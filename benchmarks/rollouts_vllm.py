@@ -87,7 +87,8 @@ def divergence(reference: list[list[int]], other: list[list[int]], eos: int) -> 
 
 
 # -- transformers ---------------------------------------------------------------------------------------------------
-def run_hf(model_dir: Path, prompts, max_tokens: int, dtype: str, tokenizer, seed: int) -> dict:
+def run_hf(model_dir: Path, prompts, max_tokens: int, dtype: str, tokenizer, seed: int,
+           unbatched: bool = False) -> dict:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -98,6 +99,21 @@ def run_hf(model_dir: Path, prompts, max_tokens: int, dtype: str, tokenizer, see
     input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
     attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
     result = {"engine": "hf generate", "dtype": dtype, "threads": 1, "runs": {}}
+    if unbatched:  # the faithfulness reference: no padding, one prompt per call (greedy only)
+        result["engine"] = "hf generate, one prompt per call"
+        load_before, started, tokens = load1(), time.perf_counter(), []
+        with torch.no_grad():
+            for p in prompts:
+                out = model.generate(input_ids=torch.tensor([p]), max_new_tokens=max_tokens, min_new_tokens=max_tokens,
+                                     do_sample=False, pad_token_id=pad)
+                tokens.append(out[0, len(p):].tolist())
+        seconds = time.perf_counter() - started
+        result["runs"]["greedy"] = {"seconds": seconds, "tokens": sum(map(len, tokens)),
+                                    "tokens_per_s": sum(map(len, tokens)) / seconds, "load": [load_before, load1()]}
+        result["greedy_ids"] = tokens
+        print(f"  hf {dtype} one prompt per call, greedy: {result['runs']['greedy']['tokens_per_s']:.1f} tokens/s "
+              f"(load {load_before} -> {load1()})", flush=True)
+        return result
     for mode in ("greedy", "sampled"):
         kwargs = dict(do_sample=False) if mode == "greedy" else dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
         torch.manual_seed(seed)
@@ -218,9 +234,9 @@ def write_report(out: Path, payload: dict) -> None:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        g, s = r["runs"]["greedy"], r["runs"]["sampled"]
-        lines.append(f"| {r['engine']} | {r['dtype']} | {g['tokens_per_s']:.1f} | {fmt_load(g['load'])} | "
-                     f"{s['tokens_per_s']:.1f} | {fmt_load(s['load'])} |")
+        g, s = r["runs"]["greedy"], r["runs"].get("sampled")
+        sampled = f"{s['tokens_per_s']:.1f} | {fmt_load(s['load'])}" if s else "- | -"
+        lines.append(f"| {r['engine']} | {r['dtype']} | {g['tokens_per_s']:.1f} | {fmt_load(g['load'])} | {sampled} |")
     lines += ["", "## vLLM server costs", "",
               "| dtype | start-up (s) | load | idle CPU of the server's processes (% of a core) | adapter publish: "
               "first, second (ms) |",
@@ -245,6 +261,10 @@ def write_report(out: Path, payload: dict) -> None:
                          f"{d['earliest_first_difference'] if d['earliest_first_difference'] is not None else '-'} |")
         lines.append("")
     lines += payload.get("notes", [])
+    lines += ["", "Notes: transformers' batched `generate` pads on the left; padded fp32 batches round differently "
+              "from single sequences, which flips near-ties in greedy decoding: compare vLLM with the one-prompt-per-"
+              "call reference. bf16 changes the model's numerics themselves. The vLLM LoRA rows carry the CPU "
+              "build's LoRA path (adapter weights gathered per token); stock vLLM, not patched."]
     lines += ["", "## GRPO step time (phase 2)", "",
               "_Placeholder: filled after the trainer integration (`rlvr train --rollouts vllm`): GRPO step time "
               "with HF generate vs vLLM base vs vLLM LoRA hot-swap on the same model, prompts and settings._", ""]
@@ -259,6 +279,8 @@ def main(argv=None) -> int:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
     parser.add_argument("--hf-dtypes", nargs="*", default=["float32"], choices=["float32", "bfloat16"],
                         help="transformers runs (default fp32 only: bf16 matmuls are slow on these CPUs)")
+    parser.add_argument("--no-unbatched", action="store_true",
+                        help="skip the one-prompt-per-call transformers reference (greedy agreement without padding)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--startup-timeout", type=float, default=600)
     parser.add_argument("--out", default="benchmarks/results/rollouts_vllm.md")
@@ -283,6 +305,8 @@ def main(argv=None) -> int:
     for dtype in args.hf_dtypes:
         print(f"hf generate {dtype}", flush=True)
         rows.append(run_hf(model_dir, prompts, args.max_tokens, dtype, tokenizer, args.seed))
+    if "float32" in args.hf_dtypes and not args.no_unbatched:
+        rows.append(run_hf(model_dir, prompts, args.max_tokens, "float32", tokenizer, args.seed, unbatched=True))
     for dtype in args.dtypes:
         print(f"vLLM {dtype}", flush=True)
         rows += run_vllm(model_dir, prompts, args.max_tokens, dtype, adapter, workdir, args.startup_timeout)
@@ -290,7 +314,8 @@ def main(argv=None) -> int:
     eos = tokenizer.eos_token_id
     by = {(r["engine"], r["dtype"]): r["greedy_ids"] for r in rows}
     agreement = {}
-    pairs = [(("vLLM base", "float32"), ("hf generate", "float32")),
+    pairs = [(("hf generate, one prompt per call", "float32"), ("vLLM base", "float32")),
+             (("hf generate, one prompt per call", "float32"), ("hf generate", "float32")),
              (("vLLM base", "float32"), ("vLLM base", "bfloat16")),
              (("vLLM LoRA (hot-swapped)", "float32"), ("vLLM LoRA (hot-swapped)", "bfloat16"))]
     for ref, other in pairs:
@@ -300,7 +325,7 @@ def main(argv=None) -> int:
         "machine": info, "machine_line": machine_line(info), "vllm": vllm_version(),
         "started": started, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "argv": list(argv if argv is not None else sys.argv[1:]), "settings": vars(args),
-        "rows": [{k: v for k, v in r.items() if k != "greedy_ids"} for r in rows], "greedy_agreement": agreement,
+        "rows": rows, "greedy_agreement": agreement,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
