@@ -63,7 +63,8 @@ def _generate_line(config, seed: int, index: int) -> tuple[int, str, int, int, f
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr_gym.cli.common import CLIError, console, parse_json_object, progress_bar
+    from rlvr_gym.agents.evaluation.progress import progress_bar
+    from rlvr_gym.cli.common import CLIError, console, parse_json_object
     from rlvr_gym.envs.temporal_clue.config import resolve_config
 
     if args.num < 1:

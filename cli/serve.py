@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr_gym.agents.server import serve
+    from rlvr_gym.agents.serving.openai_server import serve
 
     # Bad models, options or a port in use raise ValueError/OSError: the rlvr entry point prints them as one line.
     serve(

@@ -69,7 +69,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
-from rlvr_gym.verifiers.text import split_thinking
+from rlvr_gym.verifiers.text import completion_text, split_thinking
 
 __all__ = [
     "MathGrade",
@@ -223,7 +223,7 @@ def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: f
     `last_number`: fall back to the last number of the visible text when no answer form is found."""
     deadline = time.monotonic() + timeout
     if isinstance(response, list):          # a chat completion: the last message's content
-        response = _message_text(response)
+        response = completion_text(response)
     if not isinstance(response, str) or not response.strip():
         return Extraction(None, None)
     if len(response) > MAX_RESPONSE_CHARS:
@@ -313,16 +313,6 @@ def _last_answer_tag(text: str) -> str | None:
 def extract_answer(response: Any, *, starts_in_thinking: bool = False) -> str | None:
     """The final answer text of a response, or None (no answer, or a hedge)."""
     return extract_final(response, starts_in_thinking=starts_in_thinking).answer
-
-
-def _message_text(messages: list) -> str | None:
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role", "assistant") == "assistant":
-            content = message.get("content")
-            if isinstance(content, list):   # content parts [{"type": "text", "text": ...}]
-                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return content if isinstance(content, str) else None
-    return None
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -32,11 +32,11 @@ import os
 import string
 from typing import Any, Sequence
 
-import gymnasium as gym
 from gymnasium import spaces
 
 from rlvr_gym.envs.math.datasets import MathItem, load_items
 from rlvr_gym.envs.math.procedural import LEVEL_NAMES, SPLITS, generate_problem, resolve_levels
+from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action
 
 __all__ = ["MathEnv", "DEFAULT_INSTRUCTION", "build_prompt"]
 
@@ -54,7 +54,7 @@ def build_prompt(question: str, instruction: str | None = DEFAULT_INSTRUCTION) -
     return f"{question}\n\n{instruction}" if instruction else question
 
 
-class MathEnv(gym.Env):
+class MathEnv(TextEnv):
     """A single-step text environment over math problems (see the module docstring)."""
 
     metadata = {"render_modes": ["ansi"]}
@@ -119,6 +119,7 @@ class MathEnv(gym.Env):
         self.observation_space = spaces.Text(max_length=max_len, min_length=0, charset=charset)
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=BASE_CHARSET)
         self._current: dict | None = None
+        self._columns: dict[str, str] = {}
         self._prompt = ""
         self._done = True
 
@@ -181,6 +182,7 @@ class MathEnv(gym.Env):
             index = int(self.np_random.integers(0, len(self)))
         self._current = self.item(index)
         self._current["index"] = index
+        self._columns = {"answer": str(self._current["answer"]), "item": str(index)}
         self._prompt = build_prompt(self._current["question"], self.instruction)
         self._done = False
         cur = self._current
@@ -197,36 +199,48 @@ class MathEnv(gym.Env):
             raise RuntimeError("the episode is over (one answer per episode); call reset()")
         self._done = True
         cur = self._current
-        info = self._grade(action)
+        text, error = as_text_action(action, decode_bytes=False)
+        if error is not None:
+            info = {"extracted": None, "gold": cur["answer"], "correct": False, "format_ok": False,
+                    "reason": error, "error": error}
+            reward = 0.0
+        else:
+            graded = self.grade_text(text, **self._columns)
+            info, reward = dict(graded.info), graded.reward
         info.update(difficulty=cur["difficulty"], problem_id=cur["id"])
-        reward = float(info["correct"]) + (self.format_reward * info["format_ok"] if self.format_reward else 0.0)
         return "", reward, True, False, info
 
-    def grade_text(self, text: str, gold: str):
-        """The verifier's MathGrade of `text` against `gold` under this env's grading options (timeout, thinking,
-        last_number, format_reward). Trainers grade their rows through this, so they match ``step``."""
+    # ------------------------------------------------------------------------------------------ reward
+
+    reward_column_names = ("answer", "item")
+
+    def reward_columns(self, info: dict) -> dict[str, str]:
+        """{"answer": the gold answer, "item": the item index} of a reset info (the item finds a reasoning-gym
+        entry for its own scorer)."""
+        return {"answer": str(info["answer"]), "item": str(info["index"])}
+
+    def grade_text(self, text: str, answer: str, item: str = "") -> Graded:
+        """The reward of `text` against the gold `answer` under this env's grading options (timeout, thinking,
+        last_number, format_reward): 1.0 if correct else 0.0, plus ``format_reward * format_ok``. For a
+        reasoning-gym source, a wrong verdict is overturned by the task's own ``score_answer`` of the extracted
+        answer when it gives full marks (``item`` names the entry)."""
         from rlvr_gym.verifiers.math import grade
 
-        return grade(text, gold, timeout=self.timeout, format_weight=self.format_reward,
-                     starts_in_thinking=self.starts_in_thinking, last_number=self.last_number)
-
-    def _grade(self, action: Any) -> dict:
-        gold = self._current["answer"]
-        if not isinstance(action, str):
-            kind = "None" if action is None else type(action).__name__
-            return {"extracted": None, "gold": gold, "correct": False, "format_ok": False,
-                    "reason": f"invalid action: expected a str, got {kind}"}
-        g = self.grade_text(action, gold)
-        info = {"extracted": g.extracted, "gold": gold, "correct": g.correct, "format_ok": g.format_ok, "reason": g.reason}
-        if self._rg is not None and not g.correct and g.extracted is not None:
+        g = grade(text, answer, timeout=self.timeout, format_weight=self.format_reward,
+                  starts_in_thinking=self.starts_in_thinking, last_number=self.last_number)
+        info = {"extracted": g.extracted, "gold": answer, "correct": g.correct, "format_ok": g.format_ok,
+                "reason": g.reason}
+        if self._rg is not None and not g.correct and g.extracted is not None and str(item).isdigit():
             dataset, entries = self._rg
+            index = int(item)
             try:
-                score = float(dataset.score_answer(g.extracted, entries[self._current["index"]]))
+                score = float(dataset.score_answer(g.extracted, entries[index])) if index < len(entries) else 0.0
             except Exception:  # noqa: BLE001 - a task's scorer failing on odd text is a wrong answer
                 score = 0.0
             if score >= 1.0:                  # full score only: no partial credit for hedges
                 info.update(correct=True, reason="correct (reasoning-gym score_answer)")
-        return info
+        reward = float(info["correct"]) + (self.format_reward * info["format_ok"] if self.format_reward else 0.0)
+        return Graded(reward, info)
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":

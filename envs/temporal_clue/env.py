@@ -40,9 +40,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
+
+from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action
 
 
 def _char_range(first: int, last: int) -> str:
@@ -131,7 +132,7 @@ def _read_records(path: Path) -> list:
     return records
 
 
-class TemporalClueEnv(gym.Env[str, str]):
+class TemporalClueEnv(TextEnv):
     """A Temporal Clue mystery as a one-step text environment (see the module docstring).
 
     reset() -> (prompt, info) with info keys: puzzle_id, difficulty, questions (list of
@@ -188,6 +189,7 @@ class TemporalClueEnv(gym.Env[str, str]):
         self._done = False
         self._last_response: str | None = None
         self._last_info: dict | None = None
+        self._columns: dict[str, str] = {}
 
     # ---------------------------------------------------------------- puzzles
     @property
@@ -255,6 +257,7 @@ class TemporalClueEnv(gym.Env[str, str]):
             "index": index,
             "puzzle_seed": puzzle_seed,
         }
+        self._columns = self.reward_columns(info)
         return puzzle.prompt, info
 
     def step(self, action: str):
@@ -262,39 +265,43 @@ class TemporalClueEnv(gym.Env[str, str]):
             raise ResetNeeded("call reset() before step(): there is no puzzle to answer yet")
         if self._done:
             raise ResetNeeded("this episode is over (one answer per puzzle): call reset() for the next puzzle")
-        response, reason = _as_text(action)
+        response, reason = as_text_action(action)
         puzzle = self._puzzle
-        solution = dict(puzzle.solution)
-        letters = [q.letter for q in puzzle.questions]
-        info: dict[str, Any] = {"puzzle_id": puzzle.id, "difficulty": puzzle.difficulty, "letters": letters}
-        if reason is None and len(response) > self.max_response_chars:
-            reason = f"response too long: {len(response)} characters > max_response_chars={self.max_response_chars}"
+        info: dict[str, Any] = {"puzzle_id": puzzle.id, "difficulty": puzzle.difficulty,
+                                "letters": [q.letter for q in puzzle.questions]}
         if reason is not None:
-            reward = 0.0
-            info.update(
-                solution=solution,
-                correct={letter: False for letter in letters},
-                extracted={letter: None for letter in letters},
-                reasons={letter: reason for letter in letters},
-                format_ok=False,
-                error=reason,
-            )
+            reward, graded = 0.0, _ungraded(dict(puzzle.solution), reason)
         else:
-            from rlvr_gym.verifiers.temporal_clue import grade
-
-            result = grade(response, solution, candidates=puzzle.candidates(), mode=self.grading)
-            reward = float(result.reward)
-            info.update(
-                solution=solution,
-                correct=dict(result.correct),
-                extracted=dict(result.extracted),
-                reasons=dict(result.reasons),
-                format_ok=bool(result.format_ok),
-            )
+            result = self.grade_text(response, **self._columns)
+            reward, graded = result.reward, result.info
+        info.update(graded)
         self._done = True
         self._last_response = response
         self._last_info = info
         return "", reward, True, False, info
+
+    # ---------------------------------------------------------------- reward
+    reward_column_names = ("solution", "candidates")
+
+    def reward_columns(self, info: dict) -> dict[str, str]:
+        """{"solution": letter -> answer, "candidates": letter -> admissible answers}, as JSON text."""
+        return {"solution": json.dumps(dict(info["puzzle"].solution), ensure_ascii=False),
+                "candidates": json.dumps(info["candidates"], ensure_ascii=False)}
+
+    def grade_text(self, text: str, solution: str, candidates: str = "") -> Graded:
+        """The fraction of lettered questions `text` answers correctly (verifiers.temporal_clue.grade in mode
+        ``grading``). A response longer than ``max_response_chars`` is not graded (reward 0, info["error"])."""
+        sol = json.loads(solution) if isinstance(solution, str) else dict(solution)
+        if len(text) > self.max_response_chars:
+            reason = f"response too long: {len(text)} characters > max_response_chars={self.max_response_chars}"
+            return Graded(0.0, _ungraded(sol, reason))
+        from rlvr_gym.verifiers.temporal_clue import grade
+
+        cands = (json.loads(candidates) if candidates else None) if isinstance(candidates, str) else candidates
+        result = grade(text, sol, candidates=cands, mode=self.grading)
+        return Graded(float(result.reward), {"solution": sol, "correct": dict(result.correct),
+                                             "extracted": dict(result.extracted), "reasons": dict(result.reasons),
+                                             "format_ok": bool(result.format_ok)})
 
     def render(self):
         if self.render_mode != "ansi" or self._puzzle is None:
@@ -316,13 +323,11 @@ def sequence_id(config, seed: int, index: int) -> str:
     return f"tc-{config.name}-s{seed}-i{index}"
 
 
-def _as_text(action: Any) -> tuple[str, str | None]:
-    """(response text, None) or ("", why the action is not a response)."""
-    if isinstance(action, str):
-        return action, None
-    if isinstance(action, (bytes, bytearray)):
-        return bytes(action).decode("utf-8", errors="replace"), None
-    return "", f"not a response: the action must be text (str or UTF-8 bytes), got {type(action).__name__}"
+def _ungraded(solution: dict, reason: str) -> dict:
+    """The step info of a response that was not graded (not text, or too long)."""
+    return {"solution": solution, "correct": {letter: False for letter in solution},
+            "extracted": {letter: None for letter in solution}, "reasons": {letter: reason for letter in solution},
+            "format_ok": False, "error": reason}
 
 
 def _check_index(index: Any, size: int | None) -> int:

@@ -313,7 +313,7 @@ def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stat
     def probe(m: int):
         """Check a[:m] + K. Returns (True, new lower bound) or (False, the core's candidate indices)."""
         assumptions = lits[:m] + kept_lits + [differs]
-        status, solver = model._run(assumptions)
+        status, solver = model.run(assumptions)
         if status == cp_model.INFEASIBLE:
             stats["unsat"] += 1
             core = set(solver.sufficient_assumptions_for_infeasibility())
@@ -324,7 +324,7 @@ def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stat
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             raise TimeoutError(f"CP-SAT gave no answer (status {solver.status_name(status)})")
         stats["sat"] += 1
-        alt = model._extract(solver)
+        alt = model.extract_world(solver)
         mask = false_mask(alt)
         cexs.append([mask, alt, True])
         return True, ((mask & -mask).bit_length() if mask else n + 1)

@@ -29,7 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from rlvr_gym.agents.sampling import SamplingParams
+from rlvr_gym.agents.lm.sampling import SamplingParams
 
 
 class RequestError(Exception):

@@ -1,7 +1,7 @@
 """``Unmasking-v0``: choosing which tokens a masked diffusion LM unmasks, as a Gymnasium environment.
 
 The MDP of "Learning unmasking policies for diffusion LMs" (arXiv 2512.09106) over a frozen backbone
-(``rlvr_gym.envs.dllm``) and a task with a verifier (``rlvr_gym.envs.unmasking_tasks``):
+(``rlvr_gym.envs.unmasking.dllm``) and a task with a verifier (``rlvr_gym.envs.unmasking.tasks``):
 
 - Defaults: the embedded tiny diffusion LM (``rlvr dllm pretrain`` makes it) and the task it was pretrained on
   first ("permute": reorder 3-5 letters, any order is right), L = 8, BL = L, alpha = 1, multiplicative reward.
@@ -47,7 +47,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rlvr_gym.envs.unmasking_tasks import Task, TaskItem, make_task
+from rlvr_gym.envs.unmasking.tasks import Task, TaskItem, make_task
 
 __all__ = ["UnmaskingEnv", "UnmaskingVectorEnv", "UnmaskingBatch", "unmasking_reward", "REWARD_FORMS",
            "make_observation_space"]
@@ -79,7 +79,7 @@ def make_observation_space(gen_length: int, include_tokens: bool = False, vocab_
 
 
 def _load_lm(model, device: str, trust_remote_code: bool | None):
-    from rlvr_gym.envs.dllm import MaskedDiffusionLM
+    from rlvr_gym.envs.unmasking.dllm import MaskedDiffusionLM
 
     if isinstance(model, MaskedDiffusionLM):
         return model
