@@ -119,7 +119,7 @@ def main(argv=None) -> int:
         f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: 2-core CPU VM shared with other jobs "
         f"(load average at the end {load[0]:.1f}); model {args.model}, env {args.env}, LoRA r=16, {args.steps} steps, "
         f"{args.batch_size} completions/step ({args.num_generations} per prompt), max {args.max_completion_length} new "
-        f"tokens, {args.threads} torch thread(s). Same GRPOConfig (agents.trainer.make_grpo_config) and dataset rows "
+        f"tokens, {args.threads} torch thread(s). Same GRPOConfig (agents/grpo/config.py make_grpo_config) and dataset rows "
         "in both; plain TRL grades with verifiers.math.reward_function, ours with EnvReward. Alternating fresh "
         f"subprocesses, {args.reps} repetitions each.",
         "",

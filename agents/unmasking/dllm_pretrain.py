@@ -36,7 +36,7 @@ __all__ = ["PretrainConfig", "pretrain", "masked_diffusion_loss", "decode_accura
 class PretrainConfig:
     """Hyperparameters of ``rlvr dllm pretrain`` (defaults: ~3 CPU-minutes on one thread)."""
 
-    tasks: tuple[str, ...] = ("permute", "addition-pad")  # task specs (unmasking_tasks.make_task), drawn evenly
+    tasks: tuple[str, ...] = ("permute", "addition-pad")  # task specs (envs/unmasking/tasks.py make_task), drawn evenly
     steps: int = 2000
     batch_size: int = 64
     lr: float = 3e-3

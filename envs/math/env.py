@@ -1,29 +1,8 @@
-"""MathEnv: one math problem per episode; the agent answers once and gets 1.0 for a correct final answer.
+"""MathEnv: one math problem per episode, answered in one step (see the class docstring).
 
-Sources (``source=``):
-- ``"procedural"`` (default): the built-in generator (``procedural.py``), ``level=k`` or ``levels=[...]``
-  (default 1..10; the warm-up level 0 on request); item i of the sequence ``seed`` is the same everywhere.
-  ``split="train"|"test"`` keeps to one of two disjoint sets of question texts (20% test, by a hash of the
-  text): train on one and evaluate on the other and no held-out question was trained on.
-- a dataset: a ``.jsonl`` / ``.json`` / ``.parquet`` path, ``"hf:<name>"`` / ``"<owner>/<name>"`` (Hugging Face,
-  with ``split=``, ``config=``), or a list of records; column conventions in ``datasets.py``, explicit
-  ``question_field=`` / ``answer_field=`` / ``difficulty_field=`` for anything else; ``limit=`` keeps the
-  first n records.
-- ``"reasoning_gym:<task>"``: a reasoning-gym task (optional package, ``pip install reasoning-gym``), ``size=``
-  items generated with ``seed``, task options in ``rg_config=``; graded by reasoning-gym's own
-  ``score_answer`` (credit only for a full score of 1.0) or by this project's math equivalence.
-
-Episode: ``reset(seed=None, options=None)`` draws an item with ``self.np_random`` (``options={"index": i}``
-selects item i instead) and returns ``(prompt, info)``: the problem plus the answer-format instruction.
-``step(response)`` grades the response with ``rlvr_gym.verifiers.math`` and ends the episode
-(terminated=True); ``last_number=True`` lets a response without an answer form be graded by its last number
-(lenient, for small models that do not box their answers; off by default). Reward = 1.0 if correct else 0.0, plus ``format_reward * format_ok`` when
-``format_reward`` > 0 (so with format_reward=w the reward lies in {0, w, 1, 1+w}; ``info["correct"]`` is
-always the plain correctness). Bad actions (None, bytes, numbers) get reward 0 with a reason in info.
-
-reset info: problem_id, index, difficulty, level (procedural) or None, topic, source, answer (the gold
-answer: for oracle agents and logging; do not show it to a policy), solution (a worked solution or None).
-step info: extracted, gold, correct, reason, format_ok, difficulty, problem_id.
+    env = gymnasium.make("Math-v0", levels=[1, 2, 3])   # or source="path/to/gsm8k.jsonl", "hf:openai/gsm8k", ...
+    problem, info = env.reset(seed=0)
+    _, reward, terminated, truncated, info = env.step("... so the answer is \\boxed{42}")
 """
 
 from __future__ import annotations
@@ -55,7 +34,54 @@ def build_prompt(question: str, instruction: str | None = DEFAULT_INSTRUCTION) -
 
 
 class MathEnv(TextEnv):
-    """A single-step text environment over math problems (see the module docstring)."""
+    """One math problem per episode with a verifiable final answer.
+
+    ## Description
+    Sources (``source=``):
+    - ``"procedural"`` (default): the built-in generator (procedural.py), ``level=k`` or ``levels=[...]`` (default
+      1..10; the warm-up level 0 on request); item i of the sequence ``seed`` is the same everywhere.
+      ``split="train"|"test"`` keeps to one of two disjoint sets of question texts (20% test, by a hash of the
+      text): train on one and evaluate on the other and no held-out question was trained on.
+    - a dataset: a ``.jsonl`` / ``.json`` / ``.parquet`` path, ``"hf:<name>"`` / ``"<owner>/<name>"`` (Hugging
+      Face, with ``split=``, ``config=``), or a list of records; column conventions in datasets.py, explicit
+      ``question_field=`` / ``answer_field=`` / ``difficulty_field=`` for anything else; ``limit=`` keeps the first
+      n records.
+    - ``"reasoning_gym:<task>"``: a reasoning-gym task (optional package), ``size=`` items generated with
+      ``seed``, task options in ``rg_config=``.
+
+    ## Action Space
+    ``Text(max_length=65536, charset=string.printable)``: the worked answer. A non-str action (None, bytes,
+    numbers) is not graded: reward 0, ``info["error"]`` and ``info["reason"]`` say why.
+
+    ## Observation Space
+    ``Text``: the problem, a blank line, the answer-format instruction (``instruction=``; asks for \\boxed{}); ""
+    after the step. The charset and length are those of the source's questions.
+
+    ## Rewards
+    ``grade_text``: 1.0 if the final answer equals the gold answer (verifiers.math.grade: last \\boxed{},
+    <answer>, ####, answer phrases; hedges get nothing; math-verify equivalence with a timeout), else 0.0, plus
+    ``format_reward * format_ok`` when ``format_reward`` > 0 (so with format_reward=w the reward lies in {0, w, 1,
+    1+w}; ``info["correct"]`` is always the plain correctness). ``last_number=True`` grades a reply with no answer
+    form by its last number (lenient, for small models that do not box answers; off by default). A reasoning-gym
+    source also accepts what the task's own ``score_answer`` gives full marks. Reward columns: ``answer`` (the
+    gold) and ``item`` (the item index), from ``reward_columns(reset info)``.
+
+    ## Starting State
+    ``reset(seed=s)`` draws the item index from ``self.np_random``; ``options={"index": i}`` selects item i.
+
+    ## Episode End
+    After one step: terminated=True, truncated=False.
+
+    ## Information
+    reset: problem_id, index, difficulty, level (procedural, else None), level_name (procedural), topic, source,
+    answer (the gold: for oracles, trainers and logging; do not show it to a policy), solution (a worked solution
+    or None). step: extracted, gold, correct, reason, format_ok, difficulty, problem_id, and error for a non-text
+    action.
+
+    ## Version History
+    - v0: the initial version; the reward goes through ``grade_text`` (one path for step, trainers and exports;
+      the trainer now also applies the reasoning-gym scorer, as step always did).
+    """
 
     metadata = {"render_modes": ["ansi"]}
 

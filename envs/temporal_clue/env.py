@@ -1,34 +1,8 @@
-"""TemporalClueEnv: one Temporal Clue mystery per episode, answered in one step.
+"""TemporalClueEnv: one Temporal Clue mystery per episode, answered in one step (see the class docstring).
 
     env = gymnasium.make("TemporalClue-v0", players=3)        # or TemporalClue-Easy-v0 ... -Expert-v0
     prompt, info = env.reset(seed=0)                          # info["candidates"], info["puzzle"], ...
     _, reward, terminated, truncated, info = env.step("A. Mrs. White\\nB. Rope\\n...")
-
-Where puzzles come from (constructor):
-- generated: ``preset`` (easy|medium|hard|expert), ``players`` (1-6, the original's size distribution) or
-  ``config`` (dict or TemporalClueConfig); TemporalClue-v0 plays "medium" when none is given.
-- a file: ``puzzles=PATH``, either our JSONL (one Puzzle.to_dict() per line) or the original release's
-  records ``{num_clues, prompt, solution}`` (a JSON list or JSONL), detected per record. When a file is
-  given it decides the puzzles and preset/players/config are ignored.
-
-Seeding (Gymnasium semantics): ``reset(seed=s)`` seeds ``self.np_random`` and every random choice is drawn
-from it, so the same seed gives the same puzzle in any process (GRPO groups can share an instance).
-Generated: the puzzle seed is drawn from np_random; a file: the puzzle index is drawn from np_random.
-``options={"index": i}`` picks puzzle i of the file, or item i of the seeded generated sequence,
-``generate_puzzle(config, puzzle_seed(seed, i))`` with seed = the reset seed (else ``base_seed``): the
-same puzzle that ``rlvr generate -n N --seed seed`` writes on line i. ``options={"puzzle": p}`` plays
-a given Puzzle (or Puzzle dict).
-
-Actions: the response text. ``bytes`` are decoded as UTF-8 (invalid bytes replaced). Anything else
-(None, numbers, lists) and a response longer than ``max_response_chars`` are not graded: reward 0, the
-episode ends as usual and ``info["error"]`` says why (as the Math env does; truncating a long response
-could silently change which answer line counts, since the grader reads the last one).
-``action_space.sample()`` is valid input.
-
-Reward: the fraction of lettered questions answered correctly (verifiers.temporal_clue.grade, mode
-``grading``: "strict" or "legacy" = the original grader). Every episode ends after one step
-(terminated=True, truncated=False); the step's observation is "". The env ends its own episodes, so
-the ids are registered without max_episode_steps (a TimeLimit of 1 would also report truncated=True).
 """
 
 from __future__ import annotations
@@ -133,13 +107,50 @@ def _read_records(path: Path) -> list:
 
 
 class TemporalClueEnv(TextEnv):
-    """A Temporal Clue mystery as a one-step text environment (see the module docstring).
+    """A Temporal Clue mystery (who, with what, where, when and why) as a one-step text environment.
 
-    reset() -> (prompt, info) with info keys: puzzle_id, difficulty, questions (list of
-    {letter, text, answer_type}), letters, candidates (letter -> admissible answers), puzzle (the Puzzle),
-    index (file or sequence index, or None), puzzle_seed (generated puzzles, else None).
-    step(response) -> ("", reward, True, False, info) with info keys: solution, correct, extracted,
-    reasons, format_ok, puzzle_id, difficulty, letters, and error (only when the response was not graded).
+    ## Description
+    Mr. Boddy was murdered at Tudor Mansion. The prompt gives the suspects, weapons, rooms on a board, times and
+    motives, the rules of the night, numbered clues (a subset-minimal set whose world CP-SAT proves unique) and
+    lettered questions; the agent answers with an answer sheet, one ``LETTER. ANSWER`` line per question.
+
+    Where puzzles come from (arguments): generated from ``preset`` (easy | medium | hard | expert), ``players``
+    (1-6, the original's size distribution) or ``config`` (a dict or TemporalClueConfig); TemporalClue-v0 plays
+    "medium" when none is given. Or ``puzzles=PATH``: our JSONL (one Puzzle dict per line) or the original
+    release's records ``{num_clues, prompt, solution}``; a file decides the puzzles and preset/players/config are
+    ignored.
+
+    ## Action Space
+    ``Text(max_length=max_response_chars, charset=CHARSET)``: the response. ``bytes`` are decoded as UTF-8 (invalid
+    bytes replaced). Anything else (None, numbers, lists) and a response longer than ``max_response_chars`` are not
+    graded: reward 0 and ``info["error"]`` says why (truncating could change which answer line counts).
+
+    ## Observation Space
+    ``Text(max_length=1_000_000, charset=CHARSET)``: the prompt at reset; "" after the step.
+
+    ## Rewards
+    ``grade_text``: the fraction of lettered questions answered correctly (verifiers.temporal_clue.grade in mode
+    ``grading``: "strict", or "legacy" = the original's regex grader). Reward columns: ``solution`` and
+    ``candidates`` (JSON text), from ``reward_columns(reset info)``.
+
+    ## Starting State
+    ``reset(seed=s)`` seeds ``self.np_random`` and every random choice is drawn from it: the same seed gives the
+    same puzzle in any process. ``options={"index": i}`` picks puzzle i of the file, or item i of the generated
+    sequence with seed = the reset seed (else ``base_seed``), the puzzle ``rlvr generate -n N --seed s`` writes
+    on line i; ``options={"puzzle": p}`` plays a given Puzzle (or Puzzle dict).
+
+    ## Episode End
+    After one step: terminated=True, truncated=False. The ids are registered without max_episode_steps (a
+    TimeLimit of 1 would also report truncated=True).
+
+    ## Information
+    reset: puzzle_id, difficulty, questions (list of {letter, text, answer_type}), letters, candidates (letter ->
+    admissible answers), puzzle (the Puzzle: for oracles and trainers, not for a policy), index (file or sequence
+    index, or None), puzzle_seed (generated puzzles, else None). step: puzzle_id, difficulty, letters, solution,
+    correct, extracted, reasons, format_ok, and error (only when the response was not graded).
+
+    ## Version History
+    - v0: the initial version; the reward goes through ``grade_text`` (one path for step, trainers and exports).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -231,7 +242,7 @@ class TemporalClueEnv(TextEnv):
             puzzle = self.puzzle_file[index]
         else:
             if options.get("index") is not None:
-                from rlvr_gym.envs.temporal_clue.generator import puzzle_seed as sequence_seed
+                from rlvr_gym.envs.temporal_clue.generator import puzzle_seed as sequence_seed, sequence_id
 
                 index = _check_index(options["index"], None)
                 start = self.base_seed if seed is None else seed
@@ -316,11 +327,6 @@ class TemporalClueEnv(TextEnv):
                              f" (answer: {info['solution'].get(letter)})")
             text += "\n\n--- response ---\n" + (self._last_response or "") + "\n\n--- graded ---\n" + "\n".join(lines)
         return text
-
-
-def sequence_id(config, seed: int, index: int) -> str:
-    """Id of item ``index`` of the sequence ``seed`` (the same as generator.generate_puzzles gives)."""
-    return f"tc-{config.name}-s{seed}-i{index}"
 
 
 def _ungraded(solution: dict, reason: str) -> dict:

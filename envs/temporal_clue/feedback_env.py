@@ -1,19 +1,10 @@
-"""TemporalClue-Feedback-v0: a Temporal Clue mystery answered in up to K attempts, with feedback after each.
+"""TemporalClue-Feedback-v0: a Temporal Clue mystery answered in up to K attempts, with feedback after each
+(see the class docstring).
 
     env = gymnasium.make("TemporalClue-Feedback-v0", max_attempts=3, discount=0.7)    # easy puzzles by default
     prompt, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step("A. Mrs. White\\nB. Rope\\n...")
     # not all right and attempts left: terminated=False, reward 0, info["feedback"] = "3 of 8 answers are right ..."
-
-After each answer sheet the agent is told HOW MANY answers are right, never which. The episode ends when every
-answer is right or after ``max_attempts`` sheets; the final step's reward is ``discount ** (attempt - 1)`` times the
-fraction of answers right on the last sheet (earlier steps give 0), so solving it at the first attempt pays most.
-
-Observations are self-contained text (the puzzle, the agent's previous sheets with their scores, the request
-for a new sheet), so a stateless agent and the `rlvr eval` harness can play it; a chat agent uses
-``info["feedback"]`` (the feedback message alone) as the next user turn instead, as the GRPO rollout does
-(agents/grpo/multi_turn.py). Grading: verifiers.temporal_clue.grade (strict by default).
-Puzzles come from TemporalClueEnv (``preset``, ``players``, ``config``, ``puzzles`` kwargs pass through).
 """
 
 from __future__ import annotations
@@ -43,11 +34,36 @@ def feedback_message(right: int, total: int, remaining: int) -> str:
 
 
 class TemporalClueFeedbackEnv(TextEnv):
-    """A multi-turn Temporal Clue episode (see the module docstring).
+    """A Temporal Clue mystery answered in up to ``max_attempts`` answer sheets, told after each how many are right.
 
-    reset info: as TemporalClueEnv's plus max_attempts. step info: attempt, right, total, correct (letter ->
-    bool, for logging; the agent's text observation only says how many), feedback, solution, format_ok, and
-    error when the action was not text.
+    ## Description
+    The puzzle of TemporalClueEnv (``preset``, ``players``, ``config``, ``puzzles``, ``grading`` pass through;
+    easy by default) with a note on the attempts. After each sheet the agent learns HOW MANY answers are right,
+    never which. A multi-turn text env (``multi_turn = True``): trainers roll it out by stepping it
+    (agents/grpo/multi_turn.py) with ``info["feedback"]`` as the next user turn.
+
+    ## Action Space
+    ``Text``: an answer sheet, as TemporalClueEnv's. Non-text actions count as a sheet with nothing right.
+
+    ## Observation Space
+    ``Text``: self-contained, so a stateless agent and the evaluation harness can play: the puzzle, the previous
+    sheets with their scores, and the request for the next sheet; "" at the end.
+
+    ## Rewards
+    The final step's reward is ``episode_reward`` = ``discount ** (attempt - 1)`` times the fraction right on the
+    last sheet (earlier steps give 0): solving it at the first attempt pays most. ``grade_text`` grades one sheet
+    alone (TemporalClueEnv's grade: the reward of a sheet given at the first attempt).
+
+    ## Episode End
+    Terminated when every answer is right or after ``max_attempts`` sheets; never truncated.
+
+    ## Information
+    reset: TemporalClueEnv's plus max_attempts. step: puzzle_id, difficulty, solution, total, attempt, right,
+    correct (letter -> bool, for logging; the observation only says how many), extracted, format_ok, feedback
+    (the message alone, for chat agents), and error when the action was not graded.
+
+    ## Version History
+    - v0: the initial version; rewards through ``grade_text`` and ``episode_reward``.
     """
 
     multi_turn = True
