@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
-from typing import Any
 
 DESCRIPTION = """Evaluate an agent on any registered text environment (one answer per episode).
 

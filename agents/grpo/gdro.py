@@ -119,7 +119,7 @@ import math
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 import numpy as np
@@ -141,8 +141,6 @@ UNSEEN = -1  # the group of prompts never seen (DifficultyBins with unseen_pass=
 def bin_key(b: int) -> str:
     """A bin's name in metric keys: its index, or "unseen"."""
     return "unseen" if b == UNSEEN else str(b)
-
-
 
 
 # --------------------------------------------------------------------------------------------- helpers

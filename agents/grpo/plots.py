@@ -11,7 +11,6 @@ backend) is imported only when a plot is drawn.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Iterable

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from rlvr_gym.agents.grpo.curriculum import Curriculum
 
-__all__ = ["trainer_class", "RLVRGRPOTrainer"]
+__all__ = ["trainer_class"]  # and RLVRGRPOTrainer, built on first access (module __getattr__)
 
 
 def _grpo_trainer_class():

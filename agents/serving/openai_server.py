@@ -25,7 +25,6 @@ import time
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 

@@ -267,7 +267,6 @@ class MaskedDiffusionLM:
 
     def logits(self, input_ids, attention_mask=None, position_ids=None):
         """The model's logits [B, T, V] in float32, aligned so that position i predicts token i."""
-        import torch
 
         kwargs = {}
         if attention_mask is not None and self._use_attention_mask:

@@ -13,7 +13,7 @@ semantics (for trainers that run groups of episodes to completion).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import gymnasium as gym
