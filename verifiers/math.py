@@ -69,6 +69,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
+from rlvr_gym.verifiers import math_forms as _forms
 from rlvr_gym.verifiers.text import split_thinking
 
 __all__ = [
@@ -155,20 +156,30 @@ def extract_boxed(text: str) -> list[tuple[int, int, str]]:
 
 
 def _gap_is_connective(gap: str) -> tuple[bool, bool]:
-    """(is the text between two boxes only connective?, does it contain 'or'?)"""
+    """(is the text between two boxes only connective?, does it contain 'or'?) Connective: punctuation, "and",
+    "or", variable names ("x =", "y_2 ="), part labels ("(a)"), and, when "and", "," or ";" joins them, at most
+    four other short words when "and" joins them and no sentence ends between ("\\boxed{1} papers and \\boxed{2}
+    bins", "for part (a) and"); "\\boxed{3}. Oops, it is \\boxed{4}" is a correction, not a list."""
     if len(gap) > 60 or "\n\n" in gap:
         return False, False
     g = re.sub(r"\\(?:text|mathrm|textbf)\{([^{}]{0,40})\}", r" \1 ", gap)
     g = re.sub(r"\\\(|\\\)|\\\[|\\\]|\\q?quad|\\,|\\;|\\ |[$,;:.!?=()]|\\lor|\\vee", " ", g)
     has_or = bool(re.search(r"\\lor|\\vee", gap))
+    joined = False
+    others = 0
     for word in g.split():
         w = word.lower()
         if w in _CONNECTIVE_WORDS:
             has_or = has_or or w in _HEDGE_WORDS
-        elif len(w) == 1 and w.isalpha():    # "x = \boxed{1}, y = \boxed{2}"
+            joined = joined or w == "and"
+        elif re.fullmatch(r"[a-z](?:_\{?\w{1,3}\}?)?", w):    # "x = \boxed{1}, y_2 = \boxed{2}", "(a)"
             continue
+        elif re.fullmatch(r"[a-z]{2,12}", w):
+            others += 1
         else:
             return False, False
+    if others and (others > 4 or not joined or re.search(r"[.!?](?:\s|$)", gap)):
+        return False, False
     return True, has_or
 
 
@@ -263,22 +274,50 @@ def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: f
                     all_cands.extend(c for c in other_cands if c not in all_cands)
         if hedged:
             return Extraction(None, form, True, tuple(all_cands), closed)
+        if form == "boxed" and answer is not None:
+            # a boxed value in the working, then a different stated final answer: the final statement wins
+            later = _forms.phrase_statement(visible, _last_box_end(visible))
+            if later is not None:
+                st = later[1]
+                if st.hedged:
+                    return Extraction(None, "phrase", True, tuple(all_cands), closed)
+                if st.value is not None and not _cheap_equal(answer, st.value) \
+                        and not compare(answer, st.value, _left(deadline))[0]:
+                    return Extraction(st.value, "phrase", False, (answer, st.value), closed)
         # An answer with "or" inside it is kept here and judged against the gold answer by compare().
         return Extraction(answer, form, False, tuple(all_cands), closed)
 
-    phrase = None
-    for phrase in _PHRASE_RE.finditer(visible):
-        pass
-    if phrase is not None:
-        value = _clean_phrase(phrase.group(1) or phrase.group(2) or "")
-        inner = extract_boxed(value)
-        if inner:
-            value = inner[-1][2]
+    tail = _forms.clean_tail(visible)
+    found = _forms.phrase_statement(tail)
+    if found is not None:
+        st = found[1]
+        if st.value is not None or st.hedged or st.several:
+            return _from_statement(st, "phrase", closed)
+    bare = _forms.bare_answer(tail)
+    if bare is not None:
+        value = _clean_phrase(bare)
         if value:
-            return Extraction(value, "phrase", False, (value,), closed)
+            return Extraction(value, "bare", False, (value,), closed)
     if last_number:
         return _last_number(visible, closed)
+    st = _forms.final_statement(tail)
+    if st.value is not None or st.hedged or st.several:
+        return _from_statement(st, "statement", closed)
     return Extraction(None, None, closed=closed)
+
+
+def _from_statement(st: "_forms.Statement", form: str, closed: bool) -> Extraction:
+    if st.hedged:
+        return Extraction(None, form, True, (), closed)
+    if st.value is None:                       # several values and no single one stated: no answer
+        return Extraction(None, form, False, (), closed)
+    value = _clean_phrase(st.value)
+    return Extraction(value or None, form, False, (value,) if value else (), closed)
+
+
+def _last_box_end(text: str) -> int:
+    boxes = extract_boxed(text)
+    return boxes[-1][1] if boxes else 0
 
 
 def _last_number(visible: str, closed: bool) -> Extraction:
@@ -329,20 +368,22 @@ def _message_text(messages: list) -> str | None:
 # Normalisation and the fast numeric path
 # ----------------------------------------------------------------------------------------------------
 
-_TEXT_CMD_RE = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname|emph)\s{0,2}\{([^{}]{0,500})\}")
+_TEXT_CMD_RE = re.compile(r"\\(?:text|textbf|textit|textnormal|mathrm|mathbf|mbox|operatorname|emph)\s{0,2}\{([^{}]{0,500})\}")
 _SPACING_RE = re.compile(r"\\[,;:! ]|\\q?quad\b|~")
 _DEGREE_RE = re.compile(r"\^\s{0,2}\{?\s{0,2}\\circ\s{0,2}\}?|°|\\degree\b")
 _LEADING_VAR_RE = re.compile(r"^[a-zA-Z](?:_\{?\w{1,3}\}?)?\s{0,3}=\s{0,3}(?=\S)")
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
-_THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_THOUSANDS_RE = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")
 _FRAC_RE = re.compile(r"^([+-]?)\\frac\s{0,2}\{\s{0,2}([+-]?\d{1,50})\s{0,2}\}\s{0,2}\{\s{0,2}(\d{1,50})\s{0,2}\}$")
 _MIXED_RE = re.compile(r"^([+-]?)(\d{1,20})\s{0,2}\\frac\s{0,2}\{(\d{1,20})\}\s{0,2}\{(\d{1,20})\}$")
 _FRAC_SHORT_RE = re.compile(r"^([+-]?)\\frac(\d)(\d)$")
 _SLASH_RE = re.compile(r"^([+-]?\d{1,50})\s{0,2}/\s{0,2}(\d{1,50})$")
+_CURRENCY_TAIL_RE = re.compile(r"\s{0,2}(?:\\\$|\$|€|£|¥|usd|eur)$", re.IGNORECASE)
+_PERCENT_WORD_RE = re.compile(r"\s{0,2}(?:percent(?:age)?|per cent|pct)$", re.IGNORECASE)
 _CURRENCY_RE = re.compile(r"^(?:\\\$|\$|usd|us\$|€|£|¥|rs\.?|inr)\s{0,2}", re.IGNORECASE)
 _UNIT_TAIL_RE = re.compile(r"^(.*?\d\.?)\s{0,3}((?:[a-zA-Z]{1,20}\.?(?:\^\{?[23]\}?|[23])?(?:\s{0,3}/\s{0,3}|\s{1,3})?){1,4})$")
 _KNOWN_UNITS = {
-    "m", "g", "s", "h", "l", "k", "cm", "mm", "km", "kg", "mg", "lb", "lbs", "oz", "ft", "in", "yd", "mi",
+    "m", "g", "s", "h", "l", "cm", "mm", "km", "kg", "mg", "lb", "lbs", "oz", "ft", "in", "yd", "mi",
     "ml", "hr", "hrs", "min", "mins", "sec", "secs", "mph", "kph", "usd", "eur", "pm", "am",
 }
 
@@ -367,11 +408,12 @@ def normalize_answer(answer: str) -> str:
     s = s.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
     s = _TEXT_CMD_RE.sub(lambda m: m.group(1), s)
     s = _TEXT_CMD_RE.sub(lambda m: m.group(1), s)  # nested once
+    s = _forms.clean_number_text(s)               # "14{,}916", "32,\\!348" before "\\!" becomes a space
     s = _SPACING_RE.sub(" ", s)
     s = _DEGREE_RE.sub("", s)
     s = s.replace("\\%", "%").replace("\\$", "$").replace("\u2212", "-").replace("\\cdot", "*").replace("\\times", "*")
     s = re.sub(r"\s+", " ", s).strip()
-    s = re.sub(r"[\s.;]+$", "", s)
+    s = re.sub(r"[\s.;,\\]+$", "", s)
     s = _LEADING_VAR_RE.sub("", s) if s.count("=") == 1 else s
     if re.fullmatch(r"\(([A-Ea-e])\)", s):      # multiple choice "(C)" -> "C"
         s = s[1]
@@ -396,14 +438,17 @@ def _parse_num(s: str, *, allow_units: bool = True) -> _Num | None:
     if not s or len(s) > MAX_ANSWER_CHARS:
         return None
     s = _CURRENCY_RE.sub("", s).strip()
+    s = _CURRENCY_TAIL_RE.sub("", s).strip()
     percent = False
     if s.endswith("%"):
         percent, s = True, s[:-1].strip()
-    elif re.search(r"\s(?:percent|per cent)$", s, re.IGNORECASE):
-        percent, s = True, re.sub(r"\s(?:percent|per cent)$", "", s, flags=re.IGNORECASE).strip()
+    elif _PERCENT_WORD_RE.search(s):
+        percent, s = True, _PERCENT_WORD_RE.sub("", s).strip()
     s = re.sub(r"^([+-])\s+", r"\1", s)
     if _THOUSANDS_RE.match(s):
         s = s.replace(",", "")
+    elif (spaced := _forms.space_thousands(s)) is not None:
+        s = spaced
     if s.startswith("{") and s.endswith("}"):
         s = s[1:-1]
     if _NUMBER_RE.match(s):
@@ -432,8 +477,18 @@ def _parse_num(s: str, *, allow_units: bool = True) -> _Num | None:
         return _Num(Fraction(int(a), int(b)), False, percent)
     if allow_units and not percent and len(s) <= 120:
         m = _UNIT_TAIL_RE.match(s)
-        if m and _is_unit(m.group(2)):
-            return _parse_num(m.group(1).strip(), allow_units=False)
+        if m:
+            words = [w.lower() for w in re.findall(r"[a-zA-Z]+", m.group(2))]
+            if words and words[0] in _forms.QUANTITY_WORDS or words and words[0] in _forms.POWER_WORDS:
+                # "7 thousand" is 7000, "2 dozen" 24, "5 squared" 25: quantity words are not units
+                num = _parse_num(m.group(1).strip(), allow_units=False)
+                if num is None or len(words) > 1 and not all(_is_unit(w) for w in words[1:]):
+                    return None
+                if words[0] in _forms.POWER_WORDS:
+                    return _Num(num.value ** _forms.POWER_WORDS[words[0]], num.decimal, percent)
+                return _Num(num.value * _forms.QUANTITY_WORDS[words[0]], num.decimal, percent)
+            if _is_unit(m.group(2)):
+                return _parse_num(m.group(1).strip(), allow_units=False)
     return None
 
 
@@ -506,7 +561,7 @@ gold_cache = {}
 for line in sys.stdin:
     try:
         req = json.loads(line)
-        gold = req["gold"]
+        gold = req.get("gold", "0")
         g = gold_cache.get(gold)
         if g is None:
             g = mv_parse(wrap(gold), parsing_timeout=None)
@@ -514,8 +569,19 @@ for line in sys.stdin:
                 gold_cache.clear()
             gold_cache[gold] = g
         p = mv_parse(wrap(req["pred"]), parsing_timeout=None)
-        ok = bool(g) and bool(p) and bool(mv_verify(g, p, timeout_seconds=None))
-        reply = {"ok": ok, "parsed": bool(g) and bool(p)}
+        if "value" in req:                        # numeric mode: |N(pred) - value| <= tol
+            from fractions import Fraction
+            import sympy
+            value, tol = Fraction(req["value"]), Fraction(req["tol"])
+            ok = False
+            for expr in p[:1]:
+                num = sympy.N(expr, 40)
+                if num.is_real and num.is_finite:
+                    ok = abs(Fraction(str(sympy.Float(num, 40))) - value) <= tol
+            reply = {"ok": ok, "parsed": bool(p)}
+        else:
+            ok = bool(g) and bool(p) and bool(mv_verify(g, p, timeout_seconds=None))
+            reply = {"ok": ok, "parsed": bool(g) and bool(p)}
     except Exception as exc:                       # a bad expression is just "not equal"
         reply = {"ok": False, "error": ("%s: %s" % (type(exc).__name__, exc))[:300]}
     out.write(json.dumps(reply) + "\n")
@@ -560,9 +626,9 @@ class _Worker:
         line, _, self.buf = self.buf.partition(b"\n")
         return line
 
-    def ask(self, gold: str, pred: str, timeout: float) -> dict | None:
+    def ask(self, gold: str, pred: str, timeout: float, **extra: str) -> dict | None:
         try:
-            self.proc.stdin.write((json.dumps({"gold": gold, "pred": pred}) + "\n").encode())
+            self.proc.stdin.write((json.dumps({"gold": gold, "pred": pred, **extra}) + "\n").encode())
         except (BrokenPipeError, OSError):
             return None
         line = self._read_line(timeout)
@@ -650,7 +716,16 @@ def shutdown_workers() -> None:
     _POOL.close()
 
 
-def _math_verify(gold: str, pred: str, timeout: float, _retry: bool = False) -> tuple[bool, str]:
+def _math_verify_numeric(expr: str, value: Fraction, tol: Fraction, timeout: float) -> tuple[bool, str]:
+    """Is the numeric value of `expr` (parsed by math-verify, evaluated by sympy to 40 digits) within `tol` of
+    `value`? For a decimal written with 7 or more significant digits against an exact form (4.123105625617661 and
+    \\sqrt{17})."""
+    scaled = tol if tol > abs(value) / 10**6 else abs(value) / 10**6
+    ok, why = _math_verify("0", expr, timeout, value=str(value), tol=str(scaled))
+    return (True, "equal value (decimal of an exact form)") if ok else (ok, why)
+
+
+def _math_verify(gold: str, pred: str, timeout: float, _retry: bool = False, **extra: str) -> tuple[bool, str]:
     if _POOL.unavailable:
         return False, _POOL.unavailable
     try:
@@ -660,10 +735,10 @@ def _math_verify(gold: str, pred: str, timeout: float, _retry: bool = False) -> 
         return False, _POOL.unavailable
     except RuntimeError as exc:
         return False, f"error ({exc})"
-    reply = worker.ask(gold, pred, timeout)
+    reply = worker.ask(gold, pred, timeout, **extra)
     if reply is None and worker.proc.poll() is not None and not _retry:
         _POOL.release(worker, healthy=False)      # it died (killed from outside), it did not overrun: once more
-        return _math_verify(gold, pred, timeout, _retry=True)
+        return _math_verify(gold, pred, timeout, _retry=True, **extra)
     if reply is None:
         died = worker.proc.poll() is not None
         _POOL.release(worker, healthy=False)
@@ -706,18 +781,86 @@ def compare(gold: Any, predicted: Any, timeout: float = DEFAULT_TIMEOUT) -> tupl
         return False, "empty answer"
     if len(pred_s) > MAX_ANSWER_CHARS:
         return False, f"answer too long ({len(pred_s)} chars)"
+    deadline = time.monotonic() + timeout
+    gold_s = _gold_value(gold_s)
     ng, np_ = normalize_answer(gold_s), normalize_answer(pred_s)
-    if ng == np_ or (ng.casefold() == np_.casefold() and ng):
+    if ng == np_ or (ng and ng.casefold() == np_.casefold() and _is_plain_text(ng)):
+        return True, "equal"
+    if _OR_RE.search(np_) and not _OR_RE.search(ng) and not _several(gold_s):
+        return False, "hedged (answer contains 'or')"
+    if len(gold_s) > MAX_ANSWER_CHARS:
+        return False, "gold answer too long to parse"
+    for side in (pred_s, gold_s):
+        why = _forms.too_large(side)
+        if why:
+            return False, f"not evaluated ({why})"
+    xg, xp = _parse_num(ng), _parse_num(np_)
+    if (xg is not None) + (xp is not None) + bool(_forms.decimal_comma(ng) or _forms.decimal_comma(np_)) >= 2:
+        return _compare_one(gold_s, pred_s, deadline)    # "32,348", "1 000", "1000,99": one number, not a list
+    gp, pp = _prepare(gold_s), _prepare(pred_s)
+    equation = _forms.is_equation(gp) and gp.count("=") == 1
+    gshape, pshape = _forms.shape(gp, gold_is_equation=equation), _forms.shape(pp, gold_is_equation=equation)
+    if gshape.several or pshape.several:
+        return _compare_parts(gshape, pshape, deadline)
+    return _compare_one(gshape.items[0] if gshape.items else gp, pshape.items[0] if pshape.items else pp, deadline)
+
+
+def _several(gold_s: str) -> bool:
+    gp = _prepare(gold_s)
+    return _forms.shape(gp, gold_is_equation=_forms.is_equation(gp)).several
+
+
+def _is_plain_text(s: str) -> bool:
+    """Words only (no math operators): "Yes", "odd", "Evelyn" compare without case."""
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z ,.'-]*", s))
+
+
+def _compare_parts(gold: "_forms.Shape", pred: "_forms.Shape", deadline: float) -> tuple[bool, str]:
+    """Several parts on either side: the same number of parts, each equal. Named parts (a_3 = 2, a_37 = 19) match by
+    name when both sides name all parts; otherwise parts match in order, unless the gold answer is unordered (a set,
+    a solution set, alternatives, a list of tuples), when each gold part needs its own equal predicted part."""
+    if len(gold.items) != len(pred.items):
+        return False, f"different number of answers ({len(pred.items)} for {len(gold.items)})"
+    if all(gold.labels) and all(pred.labels) and sorted(gold.labels) == sorted(pred.labels) \
+            and len(set(gold.labels)) == len(gold.labels):
+        by_name = dict(zip(pred.labels, pred.items))
+        for label, item in zip(gold.labels, gold.items):
+            if not _compare_one(item, by_name[label], deadline)[0]:
+                return False, f"not equal ({label})"
+        return True, "equal parts (by name)"
+    if gold.ordered and pred.ordered:
+        for i, (g, p) in enumerate(zip(gold.items, pred.items)):
+            ok, why = _compare_one(g, p, deadline)
+            if not ok:
+                return False, f"part {i + 1} {why}" if why == "timeout" else f"part {i + 1} not equal ({why})"
+        return True, "equal parts (in order)"
+    free = list(pred.items)
+    for g in gold.items:
+        match = next((k for k, p in enumerate(free) if _compare_one(g, p, deadline)[0]), None)
+        if match is None:
+            return False, "not equal (a part has no equal)" if time.monotonic() < deadline else "timeout"
+        free.pop(match)
+    return True, f"equal parts (unordered: {gold.reason or pred.reason})"
+
+
+def _compare_one(gold_s: str, pred_s: str, deadline: float) -> tuple[bool, str]:
+    """One gold value against one predicted value."""
+    ng, np_ = normalize_answer(gold_s), normalize_answer(pred_s)
+    if ng == np_ or (ng and ng.casefold() == np_.casefold() and _is_plain_text(ng)):
         return True, "equal"
     if _OR_RE.search(np_) and not _OR_RE.search(ng):
         return False, "hedged (answer contains 'or')"
     xg, xp = _parse_num(ng), _parse_num(np_)
+    if xg is not None and xp is None and _forms.decimal_comma(np_) and xg.decimal:
+        xp = _parse_num(_forms.decimal_comma(np_))
+    if xp is not None and xg is None and _forms.decimal_comma(ng) and xp.decimal:
+        xg = _parse_num(_forms.decimal_comma(ng))
     if xg is not None and xp is not None:
         return (True, "equal number") if _numbers_match(xg, xp) else (False, "different number")
     if xg is not None and not re.search(r"[\d\\]", np_):
         return False, "not a number"             # "Evelyn" vs 42: no need for sympy
-    if len(gold_s) > MAX_ANSWER_CHARS:
-        return False, "gold answer too long to parse"
+    if _SEVERAL_QUANTITIES_RE.search(np_) and not _SEVERAL_QUANTITIES_RE.search(ng):
+        return False, "not equal (several quantities, not one value)"
     # math-verify reads numbers out of prose ("probably 5 because of symmetry" -> 5) and takes one side of a
     # relation ("\neq 5" -> 5): a final answer is neither, unless the gold answer is too.
     extra_words = set(_prose_words(np_)) - set(_prose_words(ng))
@@ -725,11 +868,90 @@ def compare(gold: Any, predicted: Any, timeout: float = DEFAULT_TIMEOUT) -> tupl
         return False, "not equal (prose, not a final answer)"
     if _RELATION_RE.search(np_) and not _RELATION_RE.search(ng):
         return False, "not equal (a relation, not a value)"
+    g_expr, p_expr = gold_s, pred_s
+    if _forms.is_program_syntax(g_expr) or _forms.is_program_syntax(p_expr):
+        g_expr, p_expr = _forms.program_to_latex(g_expr), _forms.program_to_latex(p_expr)
+    g_expr, g_const = _forms.integration_constant(g_expr)
+    p_expr, p_const = _forms.integration_constant(p_expr)
+    if g_const is None and p_const is not None:
+        p_expr = p_expr + " + " + p_const                   # a constant the gold answer does not have
+    if _forms.malformed(p_expr):
+        return False, "not equal (malformed expression)"
+    gv, pv = _variables(g_expr), _variables(p_expr)
+    if gv != pv and {v.lower() for v in gv} == {v.lower() for v in pv}:
+        return False, "not equal (variables differ in case)"     # math-verify folds case: x and X would be one
     if xg is not None and not xg.percent:
-        gold_s = str(xg.value)                   # "5 dollars" / "1,000" -> a number sympy can read
-    if timeout <= 0:
+        if xg.decimal and (tol := _forms.decimal_exact_tolerance(_plain_decimal(ng))) is not None:
+            return _math_verify_numeric(p_expr, xg.value, tol, _left(deadline))
+        g_expr = str(xg.value)                   # "5 dollars" / "1,000" -> a number sympy can read
+    elif xp is not None and xp.decimal and not xp.percent \
+            and (tol := _forms.decimal_exact_tolerance(_plain_decimal(np_))) is not None:
+        return _math_verify_numeric(g_expr, xp.value, tol, _left(deadline))
+    if _left(deadline) <= 0:
         return False, "timeout"
-    return _math_verify(gold_s, pred_s, timeout)
+    return _math_verify(g_expr, p_expr, _left(deadline))
+
+
+_FUNCTION_WORDS_RE = re.compile(r"\\[a-zA-Z]+|\b(?:sin|cos|tan|cot|sec|csc|log|ln|exp|sqrt|arcsin|arccos|arctan|sinh|cosh|"
+                                r"tanh|lim|max|min|gcd|lcm|mod|det)\b|\{[^{}]*\}(?=\s*\{)")
+
+
+def _variables(expr: str) -> set[str]:
+    """The letters an expression uses as variables (LaTeX command and function names left out)."""
+    return set(re.findall(r"[A-Za-z]", _FUNCTION_WORDS_RE.sub(" ", expr)))
+
+
+_SEVERAL_QUANTITIES_RE = re.compile(r"\d\s*[a-zA-Z]{2,}\.?\s+[-+]?\d")
+
+
+def _plain_decimal(s: str) -> str:
+    m = re.search(r"[+-]?\d[\d,]*\.\d+", s)
+    return m.group().replace(",", "") if m else s
+
+
+def _gold_value(gold_s: str) -> str:
+    """The answer a gold string states: a gold written with boxes is its final group of boxes ("\\boxed{1} and
+    \\boxed{2}" -> "1, 2"); a gold written as prose (a worked solution, a Minerva reply) is read like a reply."""
+    if len(gold_s) > MAX_ANSWER_CHARS * 10:
+        return gold_s
+    if "boxed" in gold_s or "fbox" in gold_s:
+        group = _boxed_group(gold_s)
+        if group is not None:
+            values, has_or = group
+            return (" or " if has_or else ", ").join(values)
+    if _forms.bare_answer(gold_s) is None:
+        ex = extract_final(gold_s)
+        if ex.answer is not None:
+            return ex.answer
+    return gold_s
+
+
+def _prepare(answer: str) -> str:
+    """An answer made ready for splitting and for math-verify: outer $..$ / \\(..\\) / \\boxed{..} removed, spacing,
+    \\left/\\right, \\dfrac, LaTeX thousands separators and relation spellings unified; math otherwise untouched."""
+    s = answer.strip()
+    for _ in range(3):
+        t = s
+        if len(s) >= 2 and s[0] == "$" and s[-1] == "$":
+            s = s.strip("$").strip()
+        if s.startswith("\\(") and s.endswith("\\)") or s.startswith("\\[") and s.endswith("\\]"):
+            s = s[2:-2].strip()
+        m = re.match(r"^\\(?:boxed|fbox)\s{0,2}\{(.*)\}$", s, re.DOTALL)
+        if m:
+            s = m.group(1).strip()
+        if s == t:
+            break
+    s = re.sub(r"(?<!\\)\\\\(?=(?:frac|dfrac|tfrac|sqrt|text|pi|cdot|times)\b)", r"\\", s)   # "\\dfrac" -> "\dfrac"
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
+    s = s.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
+    s = re.sub(r"\\lt\b", "<", s)
+    s = re.sub(r"\\gt\b", ">", s)
+    s = _forms.clean_number_text(s)
+    s = _forms.relation_free(s)
+    s = re.sub(r"\\q?quad\b|\\[,;: ]|~", " ", s)
+    s = re.sub(r"\s+", " ", s).strip()
+    s = re.sub(r"[\s.;,\\]+$", "", s)
+    return s
 
 
 _WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
