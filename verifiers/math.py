@@ -108,6 +108,7 @@ _PHRASE_RE = re.compile(
     r"|^[ \t*#]{0,6}answer[ \t*]{0,3}:[ \t*]{0,3}([^\n]{1,300})",
     re.IGNORECASE | re.MULTILINE,
 )
+_EXPLICIT_MARK_RE = re.compile(r"\\(?:boxed|fbox)\b|<\s{0,3}/?\s{0,3}answer\s{0,3}>|####", re.IGNORECASE)
 _CONNECTIVE_WORDS = {"or", "and", "either", "also", "maybe", "possibly", "perhaps", "alternatively"}
 _HEDGE_WORDS = {"or", "either"}
 _ANY_NUMBER_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?")
@@ -287,8 +288,11 @@ def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: f
         # An answer with "or" inside it is kept here and judged against the gold answer by compare().
         return Extraction(answer, form, False, tuple(all_cands), closed)
 
+    if _EXPLICIT_MARK_RE.search(visible):
+        # an explicit answer form that gave no answer (an empty or unclosed box, a bare "####"): no free-text answer
+        return _last_number(visible, closed) if last_number else Extraction(None, None, closed=closed)
     tail = _forms.clean_tail(visible)
-    found = _forms.phrase_statement(tail)
+    found = _forms.phrase_statement(visible)
     if found is not None:
         st = found[1]
         if st.value is not None or st.hedged or st.several:
@@ -820,6 +824,14 @@ def _compare_parts(gold: "_forms.Shape", pred: "_forms.Shape", deadline: float) 
     name when both sides name all parts; otherwise parts match in order, unless the gold answer is unordered (a set,
     a solution set, alternatives, a list of tuples), when each gold part needs its own equal predicted part."""
     if len(gold.items) != len(pred.items):
+        # a tuple against a plain list of the same entries: "(1, 3)" and "1, 3" (in order)
+        g_t = _forms.tuple_items(gold.items[0]) if len(gold.items) == 1 and pred.ordered else None
+        p_t = _forms.tuple_items(pred.items[0]) if len(pred.items) == 1 and gold.ordered else None
+        if g_t is not None or p_t is not None:
+            g_items = g_t if g_t is not None else list(gold.items)
+            p_items = p_t if p_t is not None else list(pred.items)
+            return _compare_parts(_forms.Shape(tuple(g_items), (None,) * len(g_items), True),
+                                  _forms.Shape(tuple(p_items), (None,) * len(p_items), True), deadline)
         return False, f"different number of answers ({len(pred.items)} for {len(gold.items)})"
     if all(gold.labels) and all(pred.labels) and sorted(gold.labels) == sorted(pred.labels) \
             and len(set(gold.labels)) == len(gold.labels):
@@ -915,10 +927,22 @@ def _gold_value(gold_s: str) -> str:
     if len(gold_s) > MAX_ANSWER_CHARS * 10:
         return gold_s
     if "boxed" in gold_s or "fbox" in gold_s:
+        spans = _forms.math_spans(gold_s)
+        if len(spans) == 1 and spans[0][0] == 0 and not gold_s[spans[0][1]:].strip(" .") \
+                and len(extract_boxed(spans[0][2])) > 1:
+            # a gold written as one math span with several boxes: every box is part of the answer
+            return ", ".join(b[2] for b in extract_boxed(spans[0][2]) if b[2])
         group = _boxed_group(gold_s)
         if group is not None:
             values, has_or = group
-            return (" or " if has_or else ", ").join(values)
+            value = (" or " if has_or else ", ").join(values)
+            first = [b for b in extract_boxed(gold_s) if b[2]][-len(values)] if len(values) == 1 else None
+            if first is not None:
+                # "the solutions are $n = \\boxed{1,-2}$": the name in front of the box says what the values are
+                name = re.search(r"(?<![\\\w])([A-Za-z](?:_\{?\w{1,3}\}?)?)\s{0,2}=\s{0,2}$", gold_s[max(0, first[0] - 20):first[0]])
+                if name and "," in value:
+                    return f"{name.group(1)} = {value}"
+            return value
     if _forms.bare_answer(gold_s) is None:
         ex = extract_final(gold_s)
         if ex.answer is not None:
@@ -944,6 +968,7 @@ def _prepare(answer: str) -> str:
     s = re.sub(r"(?<!\\)\\\\(?=(?:frac|dfrac|tfrac|sqrt|text|pi|cdot|times)\b)", r"\\", s)   # "\\dfrac" -> "\dfrac"
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
+    s = s.replace("{bmatrix}", "{pmatrix}")                # the bracket style of a matrix is presentation
     s = re.sub(r"\\lt\b", "<", s)
     s = re.sub(r"\\gt\b", ">", s)
     s = _forms.clean_number_text(s)

@@ -18,7 +18,7 @@ from fractions import Fraction
 # ----------------------------------------------------------------------------------------------------
 
 # $$..$$, \[..\], \(..\) may span lines; a single $..$ may not (a lone "$" is currency).
-_SPAN_RE = re.compile(r"\$\$(.{1,2000}?)\$\$|\\\[(.{1,2000}?)\\\]|\\\((.{1,2000}?)\\\)|\$([^$\n]{1,1000}?)\$", re.DOTALL)
+_SPAN_RE = re.compile(r"\$\$(.{1,2000}?)\$\$|\\\[(.{1,2000}?)\\\]|\\\((.{1,2000}?)\\\)|(?<!\\)\$((?:[^$\n\\]|\\.){1,1000}?)\$", re.DOTALL)
 _NUM_TOKEN_RE = re.compile(r"(?<![\w.\\])[-−]?\d+(?:[.,]\d+)*(?:\s?/\s?\d+(?:\.\d+)?)?(?:\s?%)?")
 # Words that introduce the value of a statement: "... is 12", "x = 3", "we get 7", "so 5".
 _CUE_RE = re.compile(r"(?:\b(?:is|are|was|were|equals?|equal\s+to|gives?|get|gets|becomes?|be|so|therefore|thus|"
@@ -160,8 +160,8 @@ def bare_answer(text: str) -> str | None:
     """`text` itself when it is an answer rather than a sentence: one math span, or math with no prose word, or at
     most three words without a cue ("odd", "28 percent", "10 units")."""
     s = text.strip()
-    if not s or len(s) > 400:
-        return None
+    if not s or len(s) > 400 or re.search(r"\\(?:boxed|fbox)|<\s*/?\s*answer|####", s, re.IGNORECASE):
+        return None                    # an explicit answer form that gave no answer is not a bare answer
     spans = math_spans(s)
     if len(spans) == 1 and spans[0][0] == 0 and not s[spans[0][1]:].strip(" .\t\n"):
         return s
@@ -169,8 +169,11 @@ def bare_answer(text: str) -> str | None:
     words = _PROSE_WORD_RE.findall(outside)
     if not words:
         return s
-    if len(s.split()) <= 3 and "\n" not in s and not re.search(r"[:=]|\b(?:is|are|so|answer)\b", s, re.IGNORECASE):
-        return s
+    if len(words) == 1 and len(s.split()) == 1 and "\n" not in s:
+        return s                                     # one word: "odd", "Evelyn", "(C)"
+    if len(s.split()) <= 3 and re.search(r"\d", s) and "\n" not in s \
+            and not re.search(r"[:=]|\b(?:is|are|so|answer|or)\b", s, re.IGNORECASE):
+        return s                                     # a number with its unit: "28 percent", "10 units"
     return None
 
 
@@ -186,7 +189,7 @@ _SPACE_THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 
 def clean_number_text(s: str) -> str:
     """Thousands separators written the LaTeX ways become plain commas: "14{,}916", "32,\\!348", "32,\\! 348"."""
-    s = s.replace("{,}", ",")
+    s = re.sub(r"\s*\{,\s*\}\s*", ",", s)
     s = re.sub(r",\s?\\!\s?(?=\d{3})", ",", s)
     s = s.replace("\\!", "")
     return s
@@ -279,25 +282,33 @@ def value_of(item: str, gold_is_equation: bool) -> tuple[str | None, str]:
     if gold_is_equation:
         return None, s
     label = None
-    pieces = s.split("=")
+    pieces = split_top(s, ("=",))
     if len(pieces) > 2:
         label = pieces[0].strip() if is_label(pieces[0]) else None
         s = pieces[-1].strip()
-    elif len(pieces) == 2 and is_label(pieces[0]) and pieces[1].strip():
-        label, s = pieces[0].strip(), pieces[1].strip()
+    elif len(pieces) == 2 and pieces[1].strip() and (is_label(pieces[0]) or _is_computation(pieces[0], pieces[1])):
+        label, s = (pieces[0].strip() if is_label(pieces[0]) else None), pieces[1].strip()
     if "\\approx" in s:
         before, _, after = s.partition("\\approx")
-        if before.strip():
+        if before.strip() and not is_label(before):
             s = before.strip()
         else:
             s = after.strip()
     return (None if label is None else re.sub(r"[\s{}]", "", label)), s
 
 
+def _is_computation(lhs: str, rhs: str) -> bool:
+    """'7 + 5 = 12', '\\frac{1}{2} \\$ = \\frac{10}{9}': arithmetic without letters on the left, a number on the right."""
+    bare = re.sub(r"\\(?:frac|dfrac|tfrac|cdot|times|div|sqrt|\$)", "", lhs)
+    return not re.search(r"[A-Za-z]", bare) and bool(re.fullmatch(r"[\s\d.,+\-/{}()^\\a-z]*\d[\s\d.,+\-/{}()^\\a-z]*", rhs)) \
+        and not re.search(r"(?<!\\)\b[a-z]\b", re.sub(r"\\[a-z]+", "", rhs))
+
+
 def is_equation(s: str) -> bool:
     """One '=' with an expression (not a name) on its left: 2x+4y-3=0, x^2/4 + y^2/3 = 1, 7 = 11a + c."""
-    parts = s.split("=")
-    return len(parts) == 2 and bool(parts[0].strip()) and bool(parts[1].strip()) and not is_label(parts[0])
+    parts = split_top(s, ("=",))
+    return len(parts) == 2 and bool(parts[0].strip()) and bool(parts[1].strip()) and not is_label(parts[0]) \
+        and not _is_computation(parts[0], parts[1])
 
 
 @dataclass(frozen=True)
@@ -329,6 +340,7 @@ def shape(answer: str, *, gold_is_equation: bool = False) -> Shape:
         s, ordered, reason = m.group(1).strip(), False, "set"
     if re.fullmatch(r"\{[^{}]*\}", s):                    # "{1,3}": a LaTeX group, not a set
         s = s[1:-1]
+    s = re.sub(r"(?<=[)\]}])\s*or\s*(?=[(\[{])", " or ", s)      # "(11,7)or(7,11)"
     alternatives = split_top(s, _OR_SPLIT)
     if len(alternatives) > 1:
         ordered, reason = False, "or"
@@ -365,7 +377,22 @@ def shape(answer: str, *, gold_is_equation: bool = False) -> Shape:
             ordered, reason = False, reason or "values of one name"        # p = -1 and p = 15/8
         elif all(re.fullmatch(r"\(.*\)|\[.*\]", it, re.DOTALL) and "," in it for it in items):
             ordered, reason = False, reason or "list of tuples"            # (1, 2), (2, 1): solutions
+    if not ordered and len(items) > 1:                # a set: the same element written twice counts once
+        seen: dict[str, int] = {}
+        for i, it in enumerate(items):
+            seen.setdefault(re.sub(r"\s+", "", it), i)
+        keep = sorted(seen.values())
+        items, labels = tuple(items[i] for i in keep), tuple(labels[i] for i in keep)
     return Shape(items, labels, ordered, reason)
+
+
+def tuple_items(item: str) -> list[str] | None:
+    """The entries of one parenthesised tuple '(1, 3)' (not an interval such as '(0, 1]'), else None."""
+    s = item.strip()
+    if not (s.startswith("(") and s.endswith(")")) or len(split_top(s, (",",))) != 1:
+        return None
+    inner = split_top(s[1:-1], (",",))
+    return inner if len(inner) > 1 else None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -387,16 +414,17 @@ def program_to_latex(s: str) -> str:
     return out
 
 
-_CONSTANT_RE = re.compile(r"\s*\+\s*([A-Z])\s*$")
+_CONSTANT_RE = re.compile(r"\s*\+\s*([A-Z])\s*(?=$|[+-])")
 
 
 def integration_constant(s: str) -> tuple[str, str | None]:
-    """(expression without a trailing '+ C', the constant's letter or None). The letter is a constant of integration
-    when it is a lone capital that appears nowhere else in an expression that has some other variable."""
+    """(expression without its '+ C' term, the constant's letter or None). The letter is a constant of integration
+    when it is a lone capital added as a term of its own ('x^2 + C', 'x^2 + C + 5 - 5'), appearing nowhere else in an
+    expression that has some other variable."""
     m = _CONSTANT_RE.search(s)
     if not m:
         return s, None
-    rest = s[:m.start()]
+    rest = s[:m.start()] + s[m.end():]
     letter = m.group(1)
     if re.search(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", rest) or not re.search(r"(?<![\\a-zA-Z])[a-zA-Z](?![a-zA-Z])", rest):
         return s, None
