@@ -184,9 +184,9 @@ def _gap_is_connective(gap: str) -> tuple[bool, bool]:
     return True, has_or
 
 
-def _boxed_group(text: str) -> tuple[list[str], bool] | None:
+def _boxed_group(text: str, all_boxes: list[tuple[int, int, str]] | None = None) -> tuple[list[str], bool] | None:
     """The final group of boxes in `text`: (distinct values in order, joined by 'or'?) or None."""
-    boxes = [b for b in extract_boxed(text) if b[2]]      # an empty \boxed{} answers nothing
+    boxes = [b for b in (extract_boxed(text) if all_boxes is None else all_boxes) if b[2]]  # \boxed{} answers nothing
     if not boxes:
         return None
     group = [boxes[-1]]
@@ -253,7 +253,8 @@ def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: f
         else:
             value = _clean_phrase(inner)
             explicit.append(("answer_tag", value or None, False, (value,) if value else ()))
-    group = _boxed_group(visible)
+    visible_boxes = extract_boxed(visible) if "box" in visible else []
+    group = _boxed_group(visible, visible_boxes)
     if group is not None:
         explicit.append(("boxed", *_candidate_from_group(group, deadline)))
     hashes = None
@@ -277,7 +278,7 @@ def extract_final(response: Any, *, starts_in_thinking: bool = False, timeout: f
             return Extraction(None, form, True, tuple(all_cands), closed)
         if form == "boxed" and answer is not None:
             # a boxed value in the working, then a different stated final answer: the final statement wins
-            later = _forms.phrase_statement(visible, _last_box_end(visible))
+            later = _forms.phrase_statement(visible, visible_boxes[-1][1] if visible_boxes else 0)
             if later is not None:
                 st = later[1]
                 if st.hedged:
@@ -317,11 +318,6 @@ def _from_statement(st: "_forms.Statement", form: str, closed: bool) -> Extracti
         return Extraction(None, form, False, (), closed)
     value = _clean_phrase(st.value)
     return Extraction(value or None, form, False, (value,) if value else (), closed)
-
-
-def _last_box_end(text: str) -> int:
-    boxes = extract_boxed(text)
-    return boxes[-1][1] if boxes else 0
 
 
 def _last_number(visible: str, closed: bool) -> Extraction:
@@ -373,7 +369,8 @@ def _message_text(messages: list) -> str | None:
 # ----------------------------------------------------------------------------------------------------
 
 _TEXT_CMD_RE = re.compile(r"\\(?:text|textbf|textit|textnormal|mathrm|mathbf|mbox|operatorname|emph)\s{0,2}\{([^{}]{0,500})\}")
-_SPACING_RE = re.compile(r"\\[,;:! ]|\\q?quad\b|~")
+_PLAIN_TOKEN_RE = re.compile(r"[-+]?[0-9A-Za-z][0-9A-Za-z./]{0,40}")
+_SPACING_RE = re.compile(r"(?<!\\)\\[,;:! ]|\\q?quad\b|~")
 _DEGREE_RE = re.compile(r"\^\s{0,2}\{?\s{0,2}\\circ\s{0,2}\}?|°|\\degree\b")
 _LEADING_VAR_RE = re.compile(r"^[a-zA-Z](?:_\{?\w{1,3}\}?)?\s{0,3}=\s{0,3}(?=\S)")
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
@@ -397,6 +394,8 @@ def normalize_answer(answer: str) -> str:
     s = answer.strip()
     if len(s) > MAX_ANSWER_CHARS:
         return s
+    if _PLAIN_TOKEN_RE.fullmatch(s):           # "18", "-3.5", "odd": nothing to strip but a final period
+        return s.rstrip(".")
     for _ in range(3):
         t = s
         if len(s) >= 2 and s[0] == "$" and s[-1] == "$":
@@ -785,6 +784,8 @@ def compare(gold: Any, predicted: Any, timeout: float = DEFAULT_TIMEOUT) -> tupl
         return False, "empty answer"
     if len(pred_s) > MAX_ANSWER_CHARS:
         return False, f"answer too long ({len(pred_s)} chars)"
+    if gold_s.strip() == pred_s.strip():
+        return True, "equal"                     # the same text (the common case in RL): no further work
     deadline = time.monotonic() + timeout
     gold_s = _gold_value(gold_s)
     ng, np_ = normalize_answer(gold_s), normalize_answer(pred_s)
@@ -924,7 +925,7 @@ def _plain_decimal(s: str) -> str:
 def _gold_value(gold_s: str) -> str:
     """The answer a gold string states: a gold written with boxes is its final group of boxes ("\\boxed{1} and
     \\boxed{2}" -> "1, 2"); a gold written as prose (a worked solution, a Minerva reply) is read like a reply."""
-    if len(gold_s) > MAX_ANSWER_CHARS * 10:
+    if len(gold_s) > MAX_ANSWER_CHARS * 10 or (len(gold_s) < 40 and " " not in gold_s and "box" not in gold_s):
         return gold_s
     if "boxed" in gold_s or "fbox" in gold_s:
         spans = _forms.math_spans(gold_s)
@@ -973,7 +974,7 @@ def _prepare(answer: str) -> str:
     s = re.sub(r"\\gt\b", ">", s)
     s = _forms.clean_number_text(s)
     s = _forms.relation_free(s)
-    s = re.sub(r"\\q?quad\b|\\[,;: ]|~", " ", s)
+    s = re.sub(r"\\q?quad\b|(?<!\\)\\[,;: ]|~", " ", s)
     s = re.sub(r"\s+", " ", s).strip()
     s = re.sub(r"[\s.;,\\]+$", "", s)
     return s
@@ -1043,7 +1044,9 @@ def grade(response: Any, gold: Any, *, timeout: float = DEFAULT_TIMEOUT, format_
     if ex.answer is None:
         reason = "no answer found" if ex.closed else "no answer found (unclosed <think>)"
         return MathGrade(0.0, None, gold_s, False, reason, False)
-    correct, reason = compare(gold_s, ex.answer, _left(deadline))
+    # a gold written with boxes goes to compare whole: the text around its boxes can say what they are ("n = \\boxed{..}")
+    boxed_gold = isinstance(gold, str) and "####" not in gold and ("boxed" in gold or "fbox" in gold)
+    correct, reason = compare(gold if boxed_gold else gold_s, ex.answer, _left(deadline))
     format_ok = ex.form in ("answer_tag", "boxed", "hashes") and ex.closed and not reason.startswith("hedged")
     reward = float(correct) + (format_weight * float(format_ok) if format_weight else 0.0)
     return MathGrade(reward, ex.answer, gold_s, correct, reason, format_ok)

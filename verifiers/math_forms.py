@@ -153,7 +153,9 @@ def final_statement(text: str) -> Statement:
 
 
 _PROSE_WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
-_LATEX_ARG_RE = re.compile(r"\\(?:text|textbf|textit|mathrm|mbox|operatorname|textnormal)\s*\{[^{}]*\}|\\[a-zA-Z]+")
+_LATEX_ARG_RE = re.compile(r"\\(?:text|textbf|textit|mathrm|mbox|operatorname|textnormal)\s*\{[^{}]*\}|"
+                           r"\\(?:begin|end)\s*\{[a-zA-Z*]+\}|\\[a-zA-Z]+|"
+                           r"\b(?:sin|cos|tan|cot|sec|csc|log|ln|exp|sqrt|arcsin|arccos|arctan|sinh|cosh|tanh)\b")
 
 
 def bare_answer(text: str) -> str | None:
@@ -189,10 +191,15 @@ _SPACE_THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 
 def clean_number_text(s: str) -> str:
     """Thousands separators written the LaTeX ways become plain commas: "14{,}916", "32,\\!348", "32,\\! 348"."""
-    s = re.sub(r"\s*\{,\s*\}\s*", ",", s)
-    s = re.sub(r",\s?\\!\s?(?=\d{3})", ",", s)
-    s = s.replace("\\!", "")
-    return s
+    if "{" not in s and "\\!" not in s:
+        return s
+    s = _BRACED_COMMA_RE.sub(",", s)
+    s = _BANG_COMMA_RE.sub(",", s)
+    return s.replace("\\!", "")
+
+
+_BRACED_COMMA_RE = re.compile(r"\s*\{,\s*\}\s*")
+_BANG_COMMA_RE = re.compile(r",\s?\\!\s?(?=\d{3})")
 
 
 def space_thousands(s: str) -> str | None:
