@@ -19,7 +19,8 @@ from fractions import Fraction
 
 # $$..$$, \[..\], \(..\) may span lines; a single $..$ may not (a lone "$" is currency).
 _SPAN_RE = re.compile(r"\$\$(.{1,2000}?)\$\$|\\\[(.{1,2000}?)\\\]|\\\((.{1,2000}?)\\\)|(?<!\\)\$((?:[^$\n\\]|\\.){1,1000}?)\$", re.DOTALL)
-_NUM_TOKEN_RE = re.compile(r"(?<![\w.\\])[-−]?\d+(?:[.,]\d+)*(?:\s?/\s?\d+(?:\.\d+)?)?(?:\s?%)?")
+_NUM_TOKEN_RE = re.compile(r"(?<![\w.\\])[-−]?(?:\d{1,3}(?:[ \u2009\u202f]\d{3})+(?!\d)|\d+)(?:[.,]\d+)*"
+                           r"(?:\s?/\s?\d+(?:\.\d+)?)?(?:\s?%|\s(?:hundred|thousand|million|billion|trillion|dozen)\b)?")
 # Words that introduce the value of a statement: "... is 12", "x = 3", "we get 7", "so 5".
 _CUE_RE = re.compile(r"(?:\b(?:is|are|was|were|equals?|equal\s+to|gives?|get|gets|becomes?|be|so|therefore|thus|"
                      r"hence|answer|it'?s|by|to)\b|=|:|\\approx)", re.IGNORECASE)
@@ -506,7 +507,17 @@ def too_large(s: str) -> str | None:
     if len(s) > 20_000:
         return None
     for m in re.finditer(r"(\d+(?:\.\d+)?|\\pi|e|\\mathrm\{e\})\s*(?:\^|\*\*)\s*", s):
-        exp_text, _ = _exponent(s, m.end())
+        exp_text, after = _exponent(s, m.end())
+        chain = re.match(r"(?:\s*(?:\^|\*\*)\s*\{?\s*(\d+)\s*\}?)+", s[after:])
+        if chain:                                                    # 7**7**7: powers group to the right
+            numbers = [exp_text] + re.findall(r"\d+", chain.group())
+            if not re.fullmatch(r"\d+", numbers[0]):
+                return "a power tower"
+            top = math.log10(max(float(numbers[-1]), 1.0))          # log10 of the exponent of the base
+            for n in reversed(numbers[:-1]):
+                top = (10 ** top) * math.log10(max(float(n), 1.0)) if top < 300 else math.inf
+            if top > 3:                                              # that exponent is over 1000
+                return "a power tower"
         if "^" in exp_text or "**" in exp_text:                        # a tower: a^(b^c)
             inner = _log10_value(exp_text)
             if inner is None or inner > 3:                            # the exponent itself is over 1000
