@@ -174,7 +174,7 @@ def bare_answer(text: str) -> str | None:
         return s
     if len(words) == 1 and len(s.split()) == 1 and "\n" not in s:
         return s                                     # one word: "odd", "Evelyn", "(C)"
-    if len(s.split()) <= 3 and re.search(r"\d", s) and "\n" not in s \
+    if len(s.split()) <= 3 and re.match(r"[-+−$€£\\]{0,3}\d", s) and "\n" not in s \
             and not re.search(r"[:=]|\b(?:is|are|so|answer|or)\b", s, re.IGNORECASE):
         return s                                     # a number with its unit: "28 percent", "10 units"
     return None
