@@ -201,8 +201,35 @@ def _pct(a: int, n: int) -> str:
     return f"{100 * a / n:.1f}% ({a}/{n})" if n else "-"
 
 
+OWN_SUITE = "rlvr-gym-adversarial"
+
+
+def own_cases() -> list[dict]:
+    """Our own adversarial set (tests/data/math_adversarial.jsonl: hedges, thinking, tag spoofing), graded by every
+    grader but reported apart: the peer suites hold almost no hedged replies."""
+    from verifier_peers_cases import categorize
+
+    path = ROOT / "tests" / "data" / "math_adversarial.jsonl"
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            c = json.loads(line)
+            row = {"id": f"{OWN_SUITE}-{c['id']}", "suite": OWN_SUITE, "gold": c["gold"], "prediction": c["response"],
+                   "expected": c["correct"], "kind": "reply", "options": {}, "note": c["note"]}
+            row["category"] = "hedge" if "hedge" in c["id"] else categorize(row)
+            rows.append(row)
+    return rows
+
+
+def _agree_where(cases: list[dict], agree: list[bool], rows: list[int], pred) -> dict:
+    chosen = [i for i in rows if pred(cases[i])]
+    return {"agree": sum(agree[i] for i in chosen), "n": len(chosen)}
+
+
 def summarise(cases: list[dict], verdicts: list[dict]) -> dict:
-    head = [i for i, c in enumerate(cases) if not any(k in c["options"] for k in SEMANTIC_OPTIONS)]
+    head = [i for i, c in enumerate(cases) if not any(k in c["options"] for k in SEMANTIC_OPTIONS)
+            and c["suite"] != OWN_SUITE]
+    own = [i for i, c in enumerate(cases) if c["suite"] == OWN_SUITE]
     agree = [verdicts[i]["verdict"] == cases[i]["expected"] for i in range(len(cases))]
 
     def group(key) -> dict:
@@ -215,13 +242,20 @@ def summarise(cases: list[dict], verdicts: list[dict]) -> dict:
     seconds = sum(v["seconds"] for v in verdicts)
     return {
         "headline": {"agree": sum(agree[i] for i in head), "n": len(head)},
-        "all_rows": {"agree": sum(agree), "n": len(cases)},
+        "all_rows": {"agree": sum(agree[i] for i in range(len(cases)) if i not in set(own)),
+                     "n": len(cases) - len(own)},
         "by_suite": group(lambda c: c["suite"]),
         "by_category": group(lambda c: c["category"]),
         "by_kind": group(lambda c: c["kind"]),
         "false_positives": [cases[i]["id"] for i in head if verdicts[i]["verdict"] and not cases[i]["expected"]],
+        "free_text_replies": _agree_where(cases, agree, head, lambda c: c["category"] == "free_text"),
         "false_negatives": [cases[i]["id"] for i in head if not verdicts[i]["verdict"] and cases[i]["expected"]],
-        "option_rows": [{"id": cases[i]["id"], "agree": agree[i]} for i in range(len(cases)) if i not in set(head)],
+        "option_rows": [{"id": cases[i]["id"], "agree": agree[i]} for i in range(len(cases))
+                        if i not in set(head) and cases[i]["suite"] != OWN_SUITE],
+        "own": {"agree": sum(agree[i] for i in own), "n": len(own),
+                "false_positives": [cases[i]["id"] for i in own if verdicts[i]["verdict"] and not cases[i]["expected"]],
+                "hedge_false_positives": [cases[i]["id"] for i in own if verdicts[i]["verdict"] and not cases[i]["expected"]
+                                          and cases[i]["category"] == "hedge"]},
         "errors": sum(1 for v in verdicts if v.get("error")),
         "overruns": [cases[i]["id"] for i, v in enumerate(verdicts) if v.get("error") == "overrun"],
         "seconds": round(seconds, 3),
@@ -243,9 +277,9 @@ def write_report(cases: list[dict], results: dict, out: Path, info: dict) -> str
     by_id = {c["id"]: c for c in cases}
     lines = ["# Math verifiers on the field's own verifier test suites", "",
              f"Machine: {machine_line(info)}; {info['date']}. One process per grader, one case at a time.",
-             f"Cases: {len(cases)} labelled (gold, prediction, expected) rows from the public test suites "
+             f"Cases: {sum(c['suite'] != OWN_SUITE for c in cases)} labelled (gold, prediction, expected) rows from the public test suites "
              "(benchmarks/data/verifier_peers/cases.jsonl; sources and licences beside it). The headline leaves out "
-             f"{len(cases) - summaries[names[0]]['headline']['n']} rows whose label holds only under a non-default "
+             f"{len(summaries[names[0]]['option_rows'])} rows whose label holds only under a non-default "
              "semantic switch of math-verify (`strict=False`, `allow_set_relation_comp=True`), reported apart below.", ""]
     lines += ["## Agreement with the labels", "",
               "| grader | headline | all rows | free-text replies | gradings/s | slowest case (s) |",
@@ -288,6 +322,13 @@ def write_report(cases: list[dict], results: dict, out: Path, info: dict) -> str
             mv_v = mv["verdicts"][idx[cid]]["verdict"] if mv.get("available") else "-"
             lines.append(f"| {cid} | {c['category']} | `{_short(c['gold'], 60)}` | `{_short(c['prediction'])}` | "
                          f"`{_short(v['extracted'], 40)}` | {_short(v['reason'], 50)} | {mv_v} |")
+    lines += ["", f"## Our own adversarial set ({OWN_SUITE}, not a peer suite, not in the headline)", "",
+              "tests/data/math_adversarial.jsonl: hedged replies, answers in thinking, tag spoofing, first-vs-last box. "
+              "The peer suites hold almost no hedged replies, so hedge false positives are measured here.", "",
+              "| grader | agreement | false positives | of which hedges |", "| --- | ---: | ---: | ---: |"]
+    for n in names:
+        o = summaries[n]["own"]
+        lines.append(f"| {n} | {_pct(o['agree'], o['n'])} | {len(o['false_positives'])} | {len(o['hedge_false_positives'])} |")
     lines += ["", "## Rows under a non-default semantic switch (not in the headline)", "",
               "| id | options | expected | " + " | ".join(names) + " |", "| --- | --- | --- | " + " | ".join("---" for _ in names) + " |"]
     for row in summaries[names[0]]["option_rows"]:
@@ -315,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     cases = [json.loads(line) for line in Path(args.cases).read_text(encoding="utf-8").splitlines() if line.strip()]
+    cases += own_cases()
     info = machine_info(["math-verify", "sympy"])
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     results: dict = {}

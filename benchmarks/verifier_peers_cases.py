@@ -214,7 +214,7 @@ def reasoning_gym_cases(mirror: Path) -> list[dict]:
 # ---------------------------------------------------------------------------------------------- categories
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_WORDS = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+_WORDS = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
 _LATEX_WORDS = {"frac", "dfrac", "tfrac", "sqrt", "text", "mathrm", "boxed", "left", "right", "begin", "end",
                 "pmatrix", "bmatrix", "infty", "cdot", "times", "circ", "quad", "qquad", "textbf", "mbox", "textnormal",
                 "sin", "cos", "tan", "sec", "log", "array", "pi", "leq", "geq", "neq", "approx", "cup", "cap", "pmod"}
@@ -226,10 +226,15 @@ def _prose_words(text: str) -> int:
     return sum(1 for w in _WORDS.findall(stripped) if w.lower() not in _LATEX_WORDS)
 
 
+_SPANS = re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]|\\\(.*?\\\)|\$[^$]*\$|\\text\w*\{[^{}]*\}|\\mbox\{[^{}]*\}", re.S)
+
+
 def kind_of(pred) -> str:
+    """"reply" when prose surrounds the answer (two or more words outside math), else "answer"."""
     if not isinstance(pred, str):
         return "answer"
-    return "reply" if _prose_words(pred) >= 3 else "answer"
+    outside = _SPANS.sub(" ", pred)
+    return "reply" if _prose_words(outside) >= 2 or re.search(r"\b(?:Answer|Final)\b", outside) else "answer"
 
 
 def categorize(case: dict) -> str:
@@ -238,7 +243,8 @@ def categorize(case: dict) -> str:
     both = gold + " " + pred
     if case["suite"] == "reasoning-gym" or re.search(r"\*\*|\w\*\w", pred):
         return "program_syntax"
-    if re.search(r"(?<![a-z\\])or(?![a-z])|\\lor|\\vee", pred) and not re.search(r"(?<![a-z\\])or(?![a-z])", gold):
+    tail = pred[-60:] + " ".join(re.findall(r"\\boxed\{[^{}]*\}", pred))   # the answer region, not the working
+    if re.search(r"(?<![a-z\\])or(?![a-z])|\\lor|\\vee", tail) and not re.search(r"(?<![a-z\\])or(?![a-z])", gold):
         return "hedge"
     if case["kind"] == "reply" and not _BOX.search(pred) and "<answer>" not in pred and "####" not in pred:
         return "free_text"

@@ -68,6 +68,8 @@ def test_free_text_hedges_stay_hedges(reply):
     ("The trip took 2 hours 45 minutes.", "2"),                  # two quantities, not one of its numbers
     ("The trip took 2 hours 45 minutes.", "45"),
     ("First 6, then 9, then 4", "4"),                          # a list of numbers states no answer
+    ("The answer is not 4.", "4"),                             # a negation states no answer
+    ("So the total is not 4", "4"),
     ("I could not finish the computation.", "4"),
 ])
 def test_no_single_stated_answer_gets_no_credit(reply, gold):

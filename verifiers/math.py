@@ -2,6 +2,9 @@
 
 Data flow: response text -> ``extract_answer`` (which part is the final answer?) -> ``verify`` (is it
 equal to the gold answer?) -> ``grade`` (reward, reasons) -> ``reward_function`` (TRL style).
+Plain-text helpers (free-text statements, number formats, answer shapes, size guards) live in
+``rlvr_gym.verifiers.math_forms``; symbolic equivalence is math-verify's, in a worker process.
+Measured against the field's own verifier test suites in benchmarks/results/verifier_peers.md.
 
 Extraction rules (``extract_final``)
 ------------------------------------
@@ -13,34 +16,101 @@ Extraction rules (``extract_final``)
    b. the last ``\\boxed{...}`` / ``\\fbox{...}`` (found by brace counting, so ``\\boxed{\\frac{1}{2}}``
       works);
    c. the last ``#### N`` line (GSM8K style).
-   Only when none of these exists is a phrase accepted: the last "final answer: X", "the answer is X"
-   or a line "Answer: X" (format_ok is then False).
-   With ``last_number=True`` (off by default; lm-eval-harness's "flexible extract" for GSM8K) a response
-   with none of these falls back to the last number in the visible text ("7 + 5 = 12." gives 12; form
-   "last_number", format_ok False). Only the last number counts, so listing numbers gains nothing, and
-   a last number joined to the one before it by "or" ("12 or 13", "12, or 13") is a hedge (the box rule below).
-3. Hedging gets no credit:
+   A boxed value in the working followed by an answer phrase that states a different value ("... \\boxed{200}
+   ... Final Answer: The final answer is 10,455.") is a correction: the stated final answer wins (form
+   "phrase"), as a later box would.
+3. Free-text replies (no explicit form; format_ok is False). If the visible text holds an explicit-form
+   marker that gave no answer (an empty or unclosed box, a bare "####") there is no free-text answer. Otherwise,
+   in order:
+   a. "phrase": the last answer phrase - "final answer is X", "the answer is X", a line "Answer: X", or
+      "Answer" followed by math ("Answer $9$") - and the one value of the sentence it opens. The Minerva /
+      lm-eval form "Final Answer: The final answer is $X$. I hope it is correct." gives X.
+   b. "bare": the whole reply is an answer - one math span, or math without prose words, or one word
+      ("odd"), or a number with at most two unit words ("28 percent").
+   c. with ``last_number=True`` (off by default; lm-eval-harness's "flexible extract" for GSM8K) the last
+      number of the visible text (form "last_number"). Only the last number counts, so listing numbers
+      gains nothing, and a last number joined to the one before it by "or" ("12 or 13") is a hedge.
+   d. "statement": the last sentence (of the last three) that states a value. A sentence's values are its
+      math spans and the numbers written outside them (with their thousands separators, %, and quantity
+      words); a span that is only a name ("$n$", "$ABCD$", "$f(x)$") counts only when nothing else does; when
+      the sentence has a cue ("is", "are", "=", ":", "so", "we get", "therefore", ...) only the values after
+      the last cue count. One value: that is the answer ("Therefore $x \\geq 5$ is the solution." gives
+      ``x \\geq 5``; "... the probability that Alice wins is 2/3." gives 2/3). Values joined only by "and"
+      or commas are a list answer; joined by "or" they are a hedge; several values otherwise ("5 hours 30
+      minutes", "first 6, then 9") state no single answer: no credit.
+   Chat-template leftovers (``<|im_start|>user``) and the Minerva sign-off are ignored; only the last 4000
+   characters are read for b-d.
+4. Hedging gets no credit:
    - several boxes written together at the end ("\\boxed{3} or \\boxed{4}", "\\boxed{3}, \\boxed{4}")
-     form one *final group* when only connective text (spaces, punctuation, $, "or", "and",
-     "x =") lies between them. A group with two different values joined by "or" is a hedge; joined
-     otherwise the values form a list answer "3, 4" (right only if the gold answer is that list).
-     A box followed by more reasoning and a later box is a correction: the last one wins.
+     form one *final group* when only connective text lies between them: spaces, punctuation, $, "or",
+     "and", variable names ("x =", "y_2 ="), part labels ("(a)"), and - when "and" joins them and no
+     sentence ends between - at most four other short words ("\\boxed{1} papers and \\boxed{2} bins",
+     "for part (a) and"). A group with two different values joined by "or" is a hedge; joined otherwise
+     the values form a list answer "3, 4" (right only if the gold answer is that list). A box followed by
+     more reasoning and a later box is a correction: the last one wins.
    - an answer containing the word "or" (also ``\\text{ or }``, ``\\lor``) is a hedge unless the gold
-     answer itself contains "or";
+     answer itself contains "or" or has several parts (then "x = 1 or x = -1" is the set of solutions);
    - explicit forms that disagree (``\\boxed{3}`` and ``#### 4`` in one response) are a hedge.
+
+Gold answers
+------------
+``gold_answer`` reduces a GSM8K answer text to its "#### N" value and a long worked solution to its last box.
+``compare`` further reads a gold written with boxes as its final group of boxes (every box of a gold written
+as one math span; "the solutions are $n = \\boxed{1,-2}$" keeps the name: "n = 1,-2"), and a gold written
+as prose (a Minerva reply) like a reply.
 
 Equivalence rules (``verify``)
 ------------------------------
 - Normalised strings equal (``\\dfrac``/``\\tfrac`` -> ``\\frac``, ``\\text{}``/``\\mathrm{}`` unwrapped,
-  ``\\left``/``\\right``, spacing commands, ``$``, degree marks, trailing period, a leading ``x =``).
+  ``\\left``/``\\right``, spacing commands, ``$``, degree marks, trailing period or backslash, a leading
+  ``x =``). Text answers made of words only compare without case ("Yes" = "\\text{yes}").
+- Number formats: thousands separators written as "1,000", "1 000", "5\\,000", "14{,}916", "32,\\!348";
+  a decimal comma ("1000,99", "1,22", "0,111") only where the comma cannot be a thousands or list
+  separator (one comma, no space, and more than three digits before it, a lone 0 before it, or two or more
+  digits after it other than exactly three) and the other side is one plain decimal number; currency
+  before or after ("\\$32,348", "$5", "1,000.99$", "2,74 €"); percent written "%", "\\%", "percent", "pct".
+  A gold "\\$32,\\!348" is matched by 32348, 32,348 and \\$32,348.
+- Quantity words scale the number: "7\\text{ thousand}" is 7000 (hundred, thousand, million, billion,
+  trillion, dozen, ``\\mathrm{k}``); "5 \\text{ squared}" is 25 and "2 cubed" 8. Simple unit words after a
+  number ("5 dollars", "5 cm", "12 apples") are ignored. A value naming two quantities ("5 hours 30
+  minutes") is not equal to one of its numbers.
 - Plain numbers are compared exactly as fractions (``1/2`` = ``0.5`` = ``\\frac{1}{2}``); when either side
   is written as a decimal with a fractional part a relative tolerance of 1e-6 applies (``0.333333`` =
-  ``1/3``; integers never get a tolerance). Thousands separators ("1,000") are dropped, currency signs
-  ("$5", "\\$5") and simple unit words ("5 dollars", "5 cm", "12 apples") after a number are ignored.
-- Percent: "50%" equals a gold 50 and also a gold 0.5 (the same quantity); a gold "50%" accepts 50
-  and 0.5. Two bare numbers are never rescaled (0.5 != 50).
-- Everything else (expressions, intervals, tuples, sets, matrices) goes to math-verify, with the gold
-  answer wrapped in ``$...$``.
+  ``1/3``; integers never get a tolerance). Percent: "50%" equals a gold 50 and also a gold 0.5 (the same
+  quantity); a gold "50%" accepts 50 and 0.5. Two bare numbers are never rescaled (0.5 != 50).
+- Decimal vs exact form, both directions: a decimal D written with 7 or more significant digits and an exact
+  closed form E (``\\sqrt{17}``, ``\\frac{\\pi}{4}``; evaluated by sympy to 40 digits) are equal when
+  ``|D - E| <= max(1e-6 * |D|, half a unit in D's last written place)`` - D is then E rounded, as the
+  best graders accept. With fewer significant digits a decimal is a rounding, not the value
+  ("0.785" != ``\\frac{\\pi}{4}``; "0.333" != 1/3).
+- Equations and names: "x = 5+5+1 = 11" is its last value; "k = 1/3", "f(x) = 1", "|AB| = 1",
+  "(p, q) = (3, 2)" are their right sides (a name: letters, subscripts, a function call, |..|, a ratio of
+  names); "7 + 5 = 12" (arithmetic without letters = a number) is 12; an approximation after a value
+  ("\\frac{\\sqrt3}{3} \\approx 0.577") is commentary, and "x \\approx 11" is 11. A gold that is a real
+  equation (``2x + 4y - 3 = 0``, ``7 = 11a + c``) is compared whole by math-verify.
+- Several answers and order (``math_forms.shape``): an answer is split into parts at top-level commas,
+  semicolons, "and", "or" and ``\\pm`` (never inside brackets, sets, intervals or matrices). Both sides must
+  have the same number of parts. Parts match in order - a plain list "10, 4, -2", a tuple "(2, 5)"
+  (also against the same entries listed "2, 5") and named parts when only one side names them - except
+  when the answer is unordered: a set ``\\{...\\}`` (each element counted once), alternatives joined by
+  "or", ``a \\pm b``, all values of one name ("a = 4, -8, -10", "p = -1 and p = 15/8"), or a list of
+  tuples ("(1, 2), (2, 1)": the set of solutions; each tuple keeps its order). When both sides name every
+  part ("a_3 = 2, a_37 = 19") parts match by name. Groups of assignments separated by ";" ("p=5, q=2;
+  p=7, q=2") are tuples. The question text is not seen, so an "all solutions" question written as a plain
+  list is compared in order.
+- Program syntax: ``x**2``, ``5*x``, ``log(x)`` are read as LaTeX (``x^{2}``, ``5 \\cdot x``, ``\\log(x)``);
+  a lone capital added as a term of its own that appears nowhere else ("+ C", "+ K") is a constant of
+  integration and is dropped from both sides (a gold with one accepts a prediction without one, not the
+  reverse); a malformed expression (unbalanced brackets, a trailing operator: "x**2 +", "sin(x") is not
+  equal to anything; variables are case-sensitive (math-verify folds case: "X**2" would equal "x**2").
+  An expression is never reduced to a number it merely contains.
+- Everything else (expressions, intervals, tuples, matrices) goes to math-verify, with the answers wrapped in
+  ``$...$``. math-verify reads numbers out of prose and one side of a relation, so a prediction with 3 or more
+  prose words the gold lacks, or a relation (``\\neq``, ``<``) against a gold without one, is not equal.
+- Inputs too large to evaluate are refused before any sympy work, by a linear scan (``math_forms.too_large``,
+  reason "not evaluated (...)"): power towers whose top exponent exceeds 1000 (``9^{9^{9}}``,
+  ``10^{10^{10}}``, ``7**7**7**7``), integer powers of more than 100000 digits, factorials beyond 5000!.
+  Other heavy work (a ``\\binom`` of huge arguments, hard simplifications) takes the timeout path below.
 - math-verify's own timeouts use ``signal.alarm`` (main thread only), so they are switched off and the
   comparison runs in a small persistent worker process (one per concurrent caller, up to 8 or
   $RLVR_MATH_WORKERS, started on first use in ~1-4 s, killed and replaced when it overruns).

@@ -29,6 +29,7 @@ _PHRASE_CUE_RE = re.compile(r"final\s{1,3}answer(?:\s{1,3}is)?\s{0,3}[:=]?|the\s
                             re.IGNORECASE)
 # Chat-template leftovers and the Minerva sign-off: never part of an answer.
 _JUNK_RE = re.compile(r"<\|[a-z_]{1,30}\|>(?:user|assistant|system)?|I hope it is correct\.?", re.IGNORECASE)
+_NEGATION_RE = re.compile(r"\b(?:not|never|cannot|can't|isn't|aren't|no\s+longer)\b", re.IGNORECASE)
 _CONNECTIVE_TEXT_RE = re.compile(r"^[\s,;.\"'“”]*(?:(?:and|or|,|;)[\s,;\"'“”]*)*$", re.IGNORECASE)
 _NAME_SPAN_RE = re.compile(r"^\s*(?:[A-Za-z]{1,12}|[A-Za-z]\s*\([^()]{0,20}\)|\\[a-zA-Z]+(?:\{[A-Za-z]+\})?)\s*$")
 MAX_TAIL = 4000     # only the tail of a reply is read for a free-text answer
@@ -72,6 +73,8 @@ def sentence_value(sentence: str) -> Statement:
     for cue in _CUE_RE.finditer(masked_s, 0, last_pos + 1):
         cue_end = cue.end()
     chosen = [v for v in values if cue_end is None or v[0] >= cue_end] or values[-1:]
+    if _NEGATION_RE.search(masked_s, cue_end or 0, chosen[0][0]):
+        return Statement(None, several=True)        # "the answer is not 5" states no answer
     texts = []
     for _, text, _ in chosen:
         if text and text not in texts:
