@@ -918,7 +918,14 @@ def _compare_parts(gold: "_forms.Shape", pred: "_forms.Shape", deadline: float) 
                 return False, f"part {i + 1} {why}" if why == "timeout" else f"part {i + 1} not equal ({why})"
         return True, "equal parts (in order)"
     free = list(pred.items)
-    for g in gold.items:
+    pending = []
+    for g in gold.items:                     # first the parts equal without sympy (same text, same numbers)
+        match = next((k for k, p in enumerate(free) if _cheap_part_equal(g, p)), None)
+        if match is None:
+            pending.append(g)
+        else:
+            free.pop(match)
+    for g in pending:
         match = next((k for k, p in enumerate(free) if _compare_one(g, p, deadline)[0]), None)
         if match is None:
             return False, "not equal (a part has no equal)" if time.monotonic() < deadline else "timeout"
@@ -926,11 +933,31 @@ def _compare_parts(gold: "_forms.Shape", pred: "_forms.Shape", deadline: float) 
     return True, f"equal parts (unordered: {gold.reason or pred.reason})"
 
 
+def _number_tuple(s: str) -> tuple["_Num", ...] | None:
+    """The entries of a tuple of plain numbers "(3, -1, 2.5)", else None."""
+    entries = _forms.tuple_items(s)
+    if entries is None:
+        return None
+    nums = tuple(_parse_num(normalize_answer(e)) for e in entries)
+    return None if any(n is None for n in nums) else nums
+
+
+def _cheap_part_equal(g: str, p: str) -> bool:
+    if _cheap_equal(g, p):
+        return True
+    gt, pt = _number_tuple(g), _number_tuple(p)
+    return gt is not None and pt is not None and len(gt) == len(pt) and all(map(_num_equal, gt, pt))
+
+
 def _compare_one(gold_s: str, pred_s: str, deadline: float) -> tuple[bool, str]:
     """One gold value against one predicted value."""
     ng, np_ = normalize_answer(gold_s), normalize_answer(pred_s)
     if ng == np_ or (ng and ng.casefold() == np_.casefold() and _is_plain_text(ng)):
         return True, "equal"
+    gt, pt = _number_tuple(gold_s), _number_tuple(pred_s)
+    if gt is not None and pt is not None:        # tuples of plain numbers: entry by entry, in order, no sympy
+        same = len(gt) == len(pt) and all(map(_num_equal, gt, pt))
+        return (True, "equal tuple") if same else (False, "different tuple")
     if _OR_RE.search(np_) and not _OR_RE.search(ng):
         return False, "hedged (answer contains 'or')"
     xg, xp = _parse_num(ng), _parse_num(np_)
