@@ -865,13 +865,15 @@ def compare(gold: Any, predicted: Any, timeout: float = DEFAULT_TIMEOUT) -> tupl
         return False, "hedged (answer contains 'or')"
     if len(gold_s) > MAX_ANSWER_CHARS:
         return False, "gold answer too long to parse"
+    xg, xp = _parse_num(ng), _parse_num(np_)
+    if xg is not None and xp is not None:                 # plain numbers: exact, no sympy
+        return (True, "equal number") if _numbers_match(xg, xp) else (False, "different number")
+    if (xg is not None) + (xp is not None) + bool(_forms.decimal_comma(ng) or _forms.decimal_comma(np_)) >= 2:
+        return _compare_one(gold_s, pred_s, deadline)    # "1000,99" against 1000.99: one number, not a list
     for side in (pred_s, gold_s):
         why = _forms.too_large(side)
         if why:
             return False, f"not evaluated ({why})"
-    xg, xp = _parse_num(ng), _parse_num(np_)
-    if (xg is not None) + (xp is not None) + bool(_forms.decimal_comma(ng) or _forms.decimal_comma(np_)) >= 2:
-        return _compare_one(gold_s, pred_s, deadline)    # "32,348", "1 000", "1000,99": one number, not a list
     gp, pp = _prepare(gold_s), _prepare(pred_s)
     equation = _forms.is_equation(gp) and gp.count("=") == 1
     gshape, pshape = _forms.shape(gp, gold_is_equation=equation), _forms.shape(pp, gold_is_equation=equation)
