@@ -30,6 +30,9 @@ from rlvr_gym.verifiers.math import compare, grade, verify
     ("m = 2, n = 7", "n = 7, m = 2", True),           # named parts match by name
     ("m = 2, n = 7", "2, 7", True),                   # or in order when only one side names them
     ("m = 2, n = 7", "7, 2", False),
+    ("3, 9, -1", "\\{9, 3, -1\\}", False),          # the gold decides: a set prediction cannot reorder a list gold
+    ("x = 6, -4", "x = -4 \\text{ or } x = 6", True),  # alternatives that state a solution set
+    ("6, -4", "6 or -4", False),                      # but against a plain list they are a hedge
 ])
 def test_order_rule(gold, pred, expected):
     assert verify(gold, pred) is expected, compare(gold, pred)
@@ -87,3 +90,12 @@ def test_program_syntax_reply_is_not_reduced_to_a_number():
     reply = "Integrating term by term gives -7*x**3 + 2*x + C"
     assert not grade(reply, "-7").correct
     assert grade("<answer>-7*x**3 + 2*x + C</answer>", "-7*x**3 + 2*x + C").correct
+
+
+def test_an_expression_is_never_reduced_to_a_leading_number():
+    # math-verify reads "1 - \\frac{1}{\\mathrm{e}}" as 1 (it stops at \\mathrm{e}); so would we, unprepared
+    assert not verify("1 - \\frac{1}{\\mathrm{e}}", "1 + \\frac{1}{\\mathrm{e}}")
+    assert not verify("1 - \\frac{1}{\\mathrm{e}}", "1")
+    assert verify("1 - \\frac{1}{\\mathrm{e}}", "1 - e^{-1}")
+    # a prediction math-verify reads only in part ("3 \\cdot" of it) is not the number it starts with
+    assert not verify("3", "3 \\cdot \\text{base} \\times h")

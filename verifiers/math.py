@@ -49,7 +49,8 @@ Extraction rules (``extract_final``)
      the values form a list answer "3, 4" (right only if the gold answer is that list). A box followed by
      more reasoning and a later box is a correction: the last one wins.
    - an answer containing the word "or" (also ``\\text{ or }``, ``\\lor``) is a hedge unless the gold
-     answer itself contains "or" or has several parts (then "x = 1 or x = -1" is the set of solutions);
+     answer itself contains "or" or is an unordered answer of several parts (a set, all values of one name, a
+     list of tuples: then "x = 1 or x = -1" states that set of solutions);
    - explicit forms that disagree (``\\boxed{3}`` and ``#### 4`` in one response) are a hedge.
 
 Gold answers
@@ -90,7 +91,7 @@ Equivalence rules (``verify``)
   equation (``2x + 4y - 3 = 0``, ``7 = 11a + c``) is compared whole by math-verify.
 - Several answers and order (``math_forms.shape``): an answer is split into parts at top-level commas,
   semicolons, "and", "or" and ``\\pm`` (never inside brackets, sets, intervals or matrices). Both sides must
-  have the same number of parts. Parts match in order - a plain list "10, 4, -2", a tuple "(2, 5)"
+  have the same number of parts. The gold decides the order. Parts match in order - a plain list "10, 4, -2", a tuple "(2, 5)"
   (also against the same entries listed "2, 5") and named parts when only one side names them - except
   when the answer is unordered: a set ``\\{...\\}`` (each element counted once), alternatives joined by
   "or", ``a \\pm b``, all values of one name ("a = 4, -8, -10", "p = -1 and p = 15/8"), or a list of
@@ -609,7 +610,7 @@ def _cheap_equal(a: str | None, b: str | None) -> bool:
 # The worker is a self-contained script (it does not import rlvr_gym, so it starts without gymnasium/numpy):
 # one JSON request per stdin line, one JSON reply per stdout line; it exits when stdin closes.
 _WORKER_SOURCE = r"""
-import json, logging, signal, sys
+import json, logging, re, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the parent's business
 logging.disable(logging.WARNING)
 out = sys.stdout
@@ -619,6 +620,14 @@ except Exception as exc:
     out.write(json.dumps({"ready": False, "error": "math-verify unavailable: %s" % exc}) + "\n")
     out.flush()
     sys.exit(0)
+
+def partial(parsed):
+    # math-verify can stop reading part-way ("1 - \\frac{1}{" of "1 - \\frac{1}{\\mathrm{e}}", "3 \\cdot" of
+    # "3 \\cdot \\text{base}"): a match with unbalanced braces or ending in an operator is not the answer
+    if len(parsed) < 2 or not isinstance(parsed[1], str):
+        return False
+    m = parsed[1].strip()
+    return m.count("{") != m.count("}") or bool(re.search(r"(?:[-+*/^=,(]|\\(?:cdot|times|frac|sqrt|div))\s*$", m))
 
 def wrap(s):
     s = s.strip()
@@ -642,6 +651,8 @@ for line in sys.stdin:
                 gold_cache.clear()
             gold_cache[gold] = g
         p = mv_parse(wrap(req["pred"]), parsing_timeout=None)
+        if partial(p) or partial(g):
+            p = []
         if "value" in req:                        # numeric mode: |N(pred) - value| <= tol
             from fractions import Fraction
             import sympy
@@ -861,7 +872,7 @@ def compare(gold: Any, predicted: Any, timeout: float = DEFAULT_TIMEOUT) -> tupl
     ng, np_ = normalize_answer(gold_s), normalize_answer(pred_s)
     if ng == np_ or (ng and ng.casefold() == np_.casefold() and _is_plain_text(ng)):
         return True, "equal"
-    if _OR_RE.search(np_) and not _OR_RE.search(ng) and not _several(gold_s):
+    if _OR_RE.search(np_) and not _OR_RE.search(ng) and not _solution_set(gold_s):
         return False, "hedged (answer contains 'or')"
     if len(gold_s) > MAX_ANSWER_CHARS:
         return False, "gold answer too long to parse"
@@ -882,9 +893,11 @@ def compare(gold: Any, predicted: Any, timeout: float = DEFAULT_TIMEOUT) -> tupl
     return _compare_one(gshape.items[0] if gshape.items else gp, pshape.items[0] if pshape.items else pp, deadline)
 
 
-def _several(gold_s: str) -> bool:
+def _solution_set(gold_s: str) -> bool:
+    """Is the gold an unordered answer of several parts (a set, all values of one name, a list of tuples)?"""
     gp = _prepare(gold_s)
-    return _forms.shape(gp, gold_is_equation=_forms.is_equation(gp)).several
+    sh = _forms.shape(gp, gold_is_equation=_forms.is_equation(gp))
+    return sh.several and not sh.ordered
 
 
 def _is_plain_text(s: str) -> bool:
@@ -913,7 +926,7 @@ def _compare_parts(gold: "_forms.Shape", pred: "_forms.Shape", deadline: float) 
             if not _compare_one(item, by_name[label], deadline)[0]:
                 return False, f"not equal ({label})"
         return True, "equal parts (by name)"
-    if gold.ordered and pred.ordered:
+    if gold.ordered:                          # an ordered gold is matched in order, however the prediction is written
         for i, (g, p) in enumerate(zip(gold.items, pred.items)):
             ok, why = _compare_one(g, p, deadline)
             if not ok:
@@ -1026,6 +1039,10 @@ def _gold_value(gold_s: str) -> str:
     \\boxed{2}" -> "1, 2"); a gold written as prose (a worked solution, a Minerva reply) is read like a reply."""
     if len(gold_s) > MAX_ANSWER_CHARS * 10 or (len(gold_s) < 40 and " " not in gold_s and "box" not in gold_s):
         return gold_s
+    if ("boxed" in gold_s or "fbox" in gold_s) and not extract_boxed(gold_s):
+        m = re.match(r"^\s*\$?\s*\\+(?:boxed|fbox)\s{0,2}\{", gold_s)
+        if m:                              # a gold whose only box is unclosed (a dataset artefact): its content
+            return gold_s[m.end():].strip().rstrip("$").strip()
     if "boxed" in gold_s or "fbox" in gold_s:
         spans = _forms.math_spans(gold_s)
         if len(spans) == 1 and spans[0][0] == 0 and not gold_s[spans[0][1]:].strip(" .") \
@@ -1050,6 +1067,9 @@ def _gold_value(gold_s: str) -> str:
     return gold_s
 
 
+_ROMAN_CONSTANT_RE = re.compile(r"\\(?:mathrm|text|rm)\s{0,2}\{\s{0,2}([eid])\s{0,2}\}")
+
+
 def _prepare(answer: str) -> str:
     """An answer made ready for splitting and for math-verify: outer $..$ / \\(..\\) / \\boxed{..} removed, spacing,
     \\left/\\right, \\dfrac, LaTeX thousands separators and relation spellings unified; math otherwise untouched."""
@@ -1069,6 +1089,7 @@ def _prepare(answer: str) -> str:
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
     s = s.replace("{bmatrix}", "{pmatrix}")                # the bracket style of a matrix is presentation
+    s = _ROMAN_CONSTANT_RE.sub(r"\1", s)                   # \mathrm{e}: math-verify stops reading at it
     s = re.sub(r"\\lt\b", "<", s)
     s = re.sub(r"\\gt\b", ">", s)
     s = _forms.clean_number_text(s)

@@ -352,6 +352,7 @@ def shape(answer: str, *, gold_is_equation: bool = False) -> Shape:
     if re.fullmatch(r"\{[^{}]*\}", s):                    # "{1,3}": a LaTeX group, not a set
         s = s[1:-1]
     s = re.sub(r"(?<=[)\]}])\s*or\s*(?=[(\[{])", " or ", s)      # "(11,7)or(7,11)"
+    s = re.sub(r"(?<=[\d)}])or(?=[A-Za-z(\\])", " or ", s)        # "W(x)=1orW(x)=-1"
     alternatives = split_top(s, _OR_SPLIT)
     if len(alternatives) > 1:
         ordered, reason = False, "or"
@@ -386,7 +387,7 @@ def shape(answer: str, *, gold_is_equation: bool = False) -> Shape:
             ordered, reason = False, reason or "values of one name"        # a = 4, -8, -10
         elif named and len(named) == len(labels) and len(set(named)) == 1:
             ordered, reason = False, reason or "values of one name"        # p = -1 and p = 15/8
-        elif all(re.fullmatch(r"\(.*\)|\[.*\]", it, re.DOTALL) and "," in it for it in items):
+        elif all(re.fullmatch(r"\(.*\)|\[.*\]", it, re.DOTALL) and ("," in it or ";" in it) for it in items):
             ordered, reason = False, reason or "list of tuples"            # (1, 2), (2, 1): solutions
     if not ordered and len(items) > 1:                # a set: the same element written twice counts once
         seen: dict[str, int] = {}
@@ -403,6 +404,8 @@ def tuple_items(item: str) -> list[str] | None:
     if not (s.startswith("(") and s.endswith(")")) or len(split_top(s, (",",))) != 1:
         return None
     inner = split_top(s[1:-1], (",",))
+    if len(inner) == 1:
+        inner = split_top(s[1:-1], (";",))            # "(0; -2; 6)"
     return inner if len(inner) > 1 else None
 
 
