@@ -15,6 +15,15 @@ Graders, each run over every case in one process per grader:
   (Qwen, NeMo) or the last ``\\boxed{}`` (hendrycks); a bare answer is passed as it is.
 Peers run in a subprocess each, with a 10 s limit a case (an overrun counts as "not equal" and is listed).
 
+The peers' code is never part of this repository. To run them, lay out --peers like this (files taken from the
+projects' public repositories; the commits used for the committed results are in the results file):
+    hendrycks_math/modeling/math_equivalence.py            hendrycks/math (MIT)
+    qwen25_math/evaluation/{grader,parser,utils,examples}.py and qwen25_math/evaluation/latex2sympy/
+                                                           QwenLM/Qwen2.5-Math (MIT)
+    qwen_deps/   pip install --target DIR antlr4-python3-runtime==4.11.1 regex word2number  (its latex2sympy needs
+                 ANTLR 4.11, math-verify's needs 4.13: kept apart)
+    nemo_skills_src/nemo_skills/evaluation/math_grader.py  NVIDIA/NeMo-Skills (Apache-2.0; uses math-verify)
+
 Agreement = the grader's verdict equals the suite's label. The headline leaves out the few rows whose label holds only
 under a non-default semantic switch of the source grader (math-verify ``strict=False``, ``allow_set_relation_comp=True``:
 each has a sibling row with the opposite label under the default); they are reported apart.

@@ -174,11 +174,6 @@ _BRACE_RE = re.compile(r"\\[{}]|[{}]")
 _ANSWER_OPEN_RE = re.compile(r"<\s{0,3}answer\s{0,3}>", re.IGNORECASE)
 _ANSWER_CLOSE_RE = re.compile(r"<\s{0,3}/\s{0,3}answer\s{0,3}>", re.IGNORECASE)
 _HASHES_RE = re.compile(r"####[ \t]{0,20}([^\n]{0,400})")
-_PHRASE_RE = re.compile(
-    r"(?:final\s{1,3}answer|the\s{1,3}answer)(?:\s{1,3}is)?[ \t]{0,3}[:=]?[ \t]{0,3}([^\n]{1,300})"
-    r"|^[ \t*#]{0,6}answer[ \t*]{0,3}:[ \t*]{0,3}([^\n]{1,300})",
-    re.IGNORECASE | re.MULTILINE,
-)
 _EXPLICIT_MARK_RE = re.compile(r"\\(?:boxed|fbox)\b|<\s{0,3}/?\s{0,3}answer\s{0,3}>|####", re.IGNORECASE)
 _CONNECTIVE_WORDS = {"or", "and", "either", "also", "maybe", "possibly", "perhaps", "alternatively"}
 _HEDGE_WORDS = {"or", "either"}
