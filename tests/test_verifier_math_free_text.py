@@ -70,6 +70,7 @@ def test_free_text_hedges_stay_hedges(reply):
     ("First 6, then 9, then 4", "4"),                          # a list of numbers states no answer
     ("The answer is not 4.", "4"),                             # a negation states no answer
     ("So the total is not 4", "4"),
+    ("Could the total be 4?", "4"),                            # a question states no answer
     ("I could not finish the computation.", "4"),
 ])
 def test_no_single_stated_answer_gets_no_credit(reply, gold):

@@ -30,7 +30,7 @@ Extraction rules (``extract_final``)
    c. with ``last_number=True`` (off by default; lm-eval-harness's "flexible extract" for GSM8K) the last
       number of the visible text (form "last_number"). Only the last number counts, so listing numbers
       gains nothing, and a last number joined to the one before it by "or" ("12 or 13") is a hedge.
-   d. "statement": the last sentence (of the last three) that states a value. A sentence's values are its
+   d. "statement": the last sentence (of the last three; questions left out) that states a value. A sentence's values are its
       math spans and the numbers written outside them (with their thousands separators, %, and quantity
       words); a span that is only a name ("$n$", "$ABCD$", "$f(x)$") counts only when nothing else does; when
       the sentence has a cue ("is", "are", "=", ":", "so", "we get", "therefore", ...) only the values after

@@ -100,9 +100,9 @@ def _between(sentence: str, chosen: list[tuple[int, str, bool]], i: int) -> str:
     return sentence[end:chosen[i + 1][0]]
 
 
-def _sentences(text: str) -> list[str]:
+def _sentences(text: str, *, questions: bool = True) -> list[str]:
     """Split text into sentences at '.', '!', '?' followed by a space or the end, and at line breaks; math spans are
-    never split."""
+    never split. questions=False leaves out sentences that end in '?' (a question states no answer)."""
     masked = list(text)
     for start, end, _ in math_spans(text):
         masked[start:end] = "x" * (end - start)
@@ -111,7 +111,8 @@ def _sentences(text: str) -> list[str]:
     for m in re.finditer(r"[.!?](?=\s|$)|\n", masked_s):
         if m.group() == "." and re.match(r"\d", masked_s[m.end():m.end() + 1] or " "):
             continue
-        out.append(text[last:m.start()])
+        if questions or m.group() != "?":
+            out.append(text[last:m.start()])
         last = m.end()
     out.append(text[last:])
     return [s.strip() for s in out if s.strip()]
@@ -149,7 +150,7 @@ def phrase_statement(text: str, start: int = 0) -> tuple[int, Statement] | None:
 
 def final_statement(text: str) -> Statement:
     """The value stated by the last sentence of `text` that states any (at most 3 sentences back)."""
-    for sentence in list(reversed(_sentences(text)))[:3]:
+    for sentence in list(reversed(_sentences(text, questions=False)))[:3]:
         st = sentence_value(sentence)
         if st.value is not None or st.several or st.hedged:
             return st
