@@ -8,7 +8,7 @@ Agent specs (``rlvr eval --agent SPEC``) are resolved by ``load_agent``:
   random | oracle | python:module:Class | python:module:Class:json-kwargs
   hf:<path|hub name|smollm2-135m|tiny-random> | openai:<model>@<base_url> | vllm:<path>
   unmask:<fast-dllm[:lambda]|topk[:steps]|random[:steps]|l2r[:steps]|policy:<checkpoint>> (Unmasking-v0; these
-  act on observation dicts and return MultiBinary arrays, see agents/unmasking_policies.py)
+  act on observation dicts and return MultiBinary arrays, see agents/unmasking/policies.py)
 Model agents are imported lazily so that nothing heavy loads unless asked for.
 """
 
@@ -132,7 +132,7 @@ def load_agent(spec: str, **options: Any) -> Agent:
             raise
         return mod.from_spec(rest, **options)
     if head == "unmask":
-        from rlvr_gym.agents.unmasking_policies import from_spec as unmask_from_spec
+        from rlvr_gym.agents.unmasking.policies import from_spec as unmask_from_spec
 
         return unmask_from_spec(rest, **options)
     raise AgentSpecError(f"unknown agent spec {spec!r}. {SPEC_HELP}")

@@ -17,7 +17,7 @@ import time
 from typing import Any, Sequence
 
 from rlvr_gym.agents.base import Agent, Reply
-from rlvr_gym.agents.sampling import SamplingParams, agent_options, split_spec_options, truncate_at_stop
+from rlvr_gym.agents.lm.sampling import SamplingParams, agent_options, split_spec_options, truncate_at_stop
 
 # Measured on the 2-core dev VM (benchmarks/results/threads.md): batched generation with SmolLM2-135M and the tiny
 # model is no faster with 2 threads than with 1 when other processes share the cores, and 2 threads
@@ -66,36 +66,41 @@ class HFAgent(Agent):
         system: str | None = None,
         chat: bool | None = None,
     ):
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from rlvr_gym.agents.lm.models import load_model
 
-        from rlvr_gym.agents.models import resolve_model
+        device = pick_device(device)
+        threads = set_cpu_threads(threads) if device == "cpu" else None
+        loaded, tokenizer, _ = load_model(model, device, dtype)
+        self._setup(loaded, tokenizer, name=str(model), sampling=sampling, device=device, batch_size=batch_size,
+                    system=system, chat=chat)
+        self.threads = threads
 
+    @classmethod
+    def from_loaded(cls, model, tokenizer, *, name: str = "in-process", sampling: SamplingParams | None = None,
+                    device: str = "cpu", batch_size: int = 8, system: str | None = None,
+                    chat: bool | None = None) -> "HFAgent":
+        """An agent around a model already in memory (e.g. the one a trainer is training; greedy by default would
+        be ``SamplingParams(temperature=0.0)``). Thread settings are left to the caller."""
+        agent = cls.__new__(cls)
+        agent._setup(model, tokenizer, name=name, sampling=sampling, device=device, batch_size=batch_size,
+                     system=system, chat=chat)
+        agent.threads = None
+        return agent
+
+    def _setup(self, model, tokenizer, *, name, sampling, device, batch_size, system, chat) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         self.sampling = sampling or SamplingParams()
-        self.device = pick_device(device)
-        self.threads = set_cpu_threads(threads) if self.device == "cpu" else None
+        self.device = device
         self.batch_size = batch_size
         self.system = system
-        self.model_name = str(model)
-        self.name = f"hf:{model}"
-        path = resolve_model(model)
-        if dtype == "auto":
-            torch_dtype = torch.bfloat16 if self.device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
-        else:
-            torch_dtype = getattr(torch, dtype, None)
-            if not isinstance(torch_dtype, torch.dtype):
-                raise ValueError(f"dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(self.device)
-        self.model.eval()
-        has_template = bool(getattr(self.tokenizer, "chat_template", None))
+        self.model_name = name
+        self.name = f"hf:{name}"
+        self.tokenizer = tokenizer
+        self.model = model
+        has_template = bool(getattr(tokenizer, "chat_template", None))
         if chat and not has_template:
-            raise ValueError(f"chat=True but the tokenizer of {model} has no chat template")
+            raise ValueError(f"chat=True but the tokenizer of {name} has no chat template")
         self.chat = has_template if chat is None else bool(chat)
         self._calls = 0
 
@@ -129,7 +134,9 @@ class HFAgent(Agent):
     def _generate_batch(self, prompts: list[str], params: SamplingParams, torch) -> list[list[Reply]]:
         tok = self.tokenizer
         # The chat template already holds the special tokens; plain prompts get the tokenizer's defaults.
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=not self.chat).to(self.device)
+        # Batched generation pads on the left (the tokenizer may be shared with a trainer that pads its own way).
+        enc = tok(prompts, return_tensors="pt", padding=True, padding_side="left",
+                  add_special_tokens=not self.chat).to(self.device)
         kwargs: dict[str, Any] = dict(
             max_new_tokens=params.max_tokens,
             pad_token_id=tok.pad_token_id,

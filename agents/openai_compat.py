@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 from rlvr_gym.agents.base import Agent, Reply
-from rlvr_gym.agents.sampling import SamplingParams, agent_options, split_spec_options
+from rlvr_gym.agents.lm.sampling import SamplingParams, agent_options, split_spec_options
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 

@@ -18,7 +18,7 @@ import time
 from typing import Any, Sequence
 
 from rlvr_gym.agents.base import Agent, Reply
-from rlvr_gym.agents.sampling import SamplingParams, agent_options, split_spec_options, truncate_at_stop
+from rlvr_gym.agents.lm.sampling import SamplingParams, agent_options, split_spec_options, truncate_at_stop
 
 VLLM_MISSING = (
     "the vllm: agent needs vLLM, which runs on a CUDA GPU machine: pip install vllm "
@@ -41,7 +41,7 @@ class VLLMAgent(Agent):
     def __init__(self, model: str, *, sampling: SamplingParams | None = None, chat: bool = True,
                  system: str | None = None, engine: dict | None = None):
         vllm = _import_vllm()
-        from rlvr_gym.agents.models import ALIASES, resolve_model
+        from rlvr_gym.agents.lm.models import ALIASES, resolve_model
 
         if engine is not None and not isinstance(engine, dict):
             raise ValueError(f"engine must be a dict of vllm.LLM keyword arguments, got {type(engine).__name__}")

@@ -1,6 +1,6 @@
 """GRPO vs Prompt-GDRO vs Rollout-GDRO at the same total rollouts, on a mixed-difficulty training set.
 
-What runs here (and why): the curricula are the real ones (``rlvr_gym.agents.gdro``: the same ``on_batch`` /
+What runs here (and why): the curricula are the real ones (``rlvr_gym.agents.grpo.gdro``: the same ``on_batch`` /
 ``rollouts_for`` calls the trainer makes, the same exact-budget allocation and per-group advantages), but the
 policy is a MINIATURE, not a language model: on this 2-core machine, shared with other jobs, one GRPO step of
 the embedded SmolLM2-135M takes minutes, so three methods x several seeds x hundreds of steps cannot run.
@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 
-from rlvr_gym.agents.gdro import PromptGDRO, RolloutGDRO, variable_group_advantages
+from rlvr_gym.agents.grpo.gdro import PromptGDRO, RolloutGDRO, variable_group_advantages
 
 LEVELS = 10
 PAPER = {"Qwen3-1.7B": (50.74, 55.68, 56.14), "Qwen3-4B": (56.31, 63.70, 62.27), "Qwen3-8B": (62.04, 67.60, 67.75)}
@@ -199,10 +198,11 @@ def trainer_overhead(steps: int) -> dict:
     import tempfile
     import zlib
 
-    from rlvr_gym.agents.trainer import TrainConfig, completion_text, train
+    from rlvr_gym.agents.grpo import TrainConfig, train
+    from rlvr_gym.verifiers.text import completion_text
 
     def reward(completions, **kwargs):
-        return [float(zlib.crc32(completion_text(c).encode()) % 3 == 0) for c in completions]
+        return [float(zlib.crc32((completion_text(c) or "").encode()) % 3 == 0) for c in completions]
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -330,7 +330,7 @@ def _markdown(args, table, tables, best, shift, overhead, wall, in_trainer=None)
         f"({args.prompts} prompts x {args.budget} rollouts per step, Rollout-GDRO arms 2..{args.n_max} at mean "
         f"{args.budget}, groups={args.groups}, train set {args.train_size} prompts over 10 levels). "
         f"Policy: the logistic skill miniature of the script's docstring (NOT a language model); curricula: the "
-        f"real `rlvr_gym.agents.gdro` classes with default hyperparameters. Wall time {wall:.0f} s on the shared "
+        f"real `rlvr_gym.agents.grpo.gdro` classes with default hyperparameters. Wall time {wall:.0f} s on the shared "
         f"2-core CPU machine.",
         "",
         f"Headline at learning-rate scale x{best:g}, the best of {', '.join(f'x{x:g}' for x in tables)} for plain "
@@ -419,7 +419,7 @@ def _markdown(args, table, tables, best, shift, overhead, wall, in_trainer=None)
         "step the bin statistics are far less noisy than with 32); and the paper's Prompt-GDRO loss is the GRPO "
         "surrogate, which at sampling time is ~0 for every prompt, so taken literally it leaves the weights "
         "uniform (the `prompt-gdro-surrogate` rows match GRPO to the printed precision); the default here is the "
-        "expected 0/1 loss (see agents/gdro.py). Hook overhead is tens of milliseconds at the paper's batch "
+        "expected 0/1 loss (see agents/grpo/gdro.py). Hook overhead is tens of milliseconds at the paper's batch "
         "shape against the paper's 0.36-0.45 s.",
         "",
         "Not run: the embedded SmolLM2-135M (or any LM that can learn Math levels) with these curricula. "
@@ -439,7 +439,7 @@ def _plot(results, table, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rlvr_gym.agents.gdro_plots import series_by_bin
+    from rlvr_gym.agents.grpo.plots import series_by_bin
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
     ax = axes[0]

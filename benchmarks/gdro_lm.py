@@ -57,7 +57,7 @@ def _same_prompts_as_repeat_sampler() -> None:
     with a generator seeded by the run's seed), so every curriculum sees the same prompts in the same steps."""
     import torch
 
-    from rlvr_gym.agents import gdro
+    from rlvr_gym.agents.grpo import gdro
 
     class TorchPermutation:
         def __init__(self, seed: int):
@@ -84,14 +84,13 @@ def evaluate_levels(model, tokenizer, spec: dict) -> dict:
     import gymnasium as gym
 
     import rlvr_gym  # noqa: F401
-    from rlvr_gym.agents.sampling import SamplingParams
-    from rlvr_gym.agents.trainer import _in_process_agent
-    from rlvr_gym.cli.eval import evaluate
+    from rlvr_gym.agents.evaluation import evaluate
+    from rlvr_gym.agents.hf import HFAgent
+    from rlvr_gym.agents.lm.sampling import SamplingParams
 
-    tokenizer.padding_side = "left"
     model.eval()
-    agent = _in_process_agent(model, tokenizer, max_tokens=spec["max_tokens"], batch_size=spec["batch_size"],
-                              system=spec.get("system"), device="cpu")
+    agent = HFAgent.from_loaded(model, tokenizer, sampling=SamplingParams(temperature=0.0, max_tokens=spec["max_tokens"]),
+                                batch_size=spec["batch_size"], system=spec.get("system"), device="cpu")
     out = {}
     for level in spec["levels"]:
         kwargs = dict(spec["env_kwargs"], levels=[level])
@@ -131,7 +130,8 @@ def worker(spec: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from rlvr_gym.agents.trainer import TrainConfig, load_model, train
+    from rlvr_gym.agents.grpo import TrainConfig, train
+    from rlvr_gym.agents.lm.models import load_model
 
     result: dict = {"kind": spec["kind"]}
     if spec["kind"] == "train":
@@ -141,7 +141,7 @@ def worker(spec: dict) -> dict:
         run = train(TrainConfig(**spec["config"]))
         result["train"] = {**run.to_dict(), "metrics": run.metrics}
         result["train_seconds"] = time.perf_counter() - t0
-        from rlvr_gym.agents.gdro_plots import plot_gdro_run
+        from rlvr_gym.agents.grpo.plots import plot_gdro_run
 
         result["gdro_plots"] = [str(p) for p in plot_gdro_run(run.out)]
         model, tokenizer, _ = load_model(spec["config"]["model"], "cpu")
@@ -191,7 +191,7 @@ def eval_spec(args, base: dict, levels, n: int, k: int, seed: int) -> dict:
 
 
 def base_config(args) -> dict:
-    from rlvr_gym.agents.trainer import load_config_file
+    from rlvr_gym.agents.grpo.config import load_config_file
 
     base = load_config_file(args.config)
     base["env_kwargs"] = {ENV_ID: dict((base.get("env_kwargs") or {}).get(ENV_ID, {}), levels=list(args.levels))}
@@ -345,7 +345,7 @@ def budget_movement(metrics: list[dict], labels: list[str]) -> dict:
 
 
 def report(args, base: dict, state: dict, command: str, started: float) -> None:
-    from rlvr_gym.agents.plots import pyplot, save_figure
+    from rlvr_gym.agents.training.plots import pyplot, save_figure
 
     labels = [f"level-{lv}" for lv in args.levels]
     runs = state["runs"]

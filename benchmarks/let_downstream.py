@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from rlvr_gym.cli.eval import evaluate
+    from rlvr_gym.agents.evaluation import evaluate
 
     info = machine_info(["torch", "transformers"])
     finals = sorted(Path(args.runs).glob("*-seed*/final"))

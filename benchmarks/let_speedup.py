@@ -74,7 +74,7 @@ def choice_items(n: int, seed: int = 12345) -> list[dict]:
         docs = [(f"level-{p.level}", f"Problem: {p.question}\nSolution: {p.solution}")
                 for p in generate_problems(3 * n, seed=seed, levels=[1, 2, 3])]
     except ImportError:
-        from rlvr_gym.agents import corpus  # noqa: PLC0415
+        from rlvr_gym.agents.pretrain import corpus  # noqa: PLC0415
 
         docs = [("synthetic", d) for d in corpus.synthetic_documents(3 * n, seed=seed) if not d.startswith("Mystery")]
     items = []
@@ -305,8 +305,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch  # noqa: PLC0415
 
-    from rlvr_gym.agents import corpus  # noqa: PLC0415
-    from rlvr_gym.agents.pretrain import PretrainConfig, train  # noqa: PLC0415
+    from rlvr_gym.agents.pretrain import corpus  # noqa: PLC0415
+    from rlvr_gym.agents.pretrain.trainer import PretrainConfig, train  # noqa: PLC0415
 
     torch.set_num_threads(1)
     s = settings(args.quick)

@@ -64,7 +64,7 @@ def _failure_kinds(folder: Path) -> dict:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    from rlvr_gym.agents.plots import pyplot, save_figure
+    from rlvr_gym.agents.training.plots import pyplot, save_figure
 
     plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))

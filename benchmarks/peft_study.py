@@ -29,7 +29,7 @@ DEFAULT_METHODS = ["full", "lora", "dora", "adalora", "pissa", "vera", "miss", "
 
 CODE = r"""
 import json, sys
-from rlvr_gym.agents.trainer import TrainConfig, train
+from rlvr_gym.agents.grpo import TrainConfig, train
 result = train(TrainConfig(**json.loads(sys.argv[1])))
 print("RESULT " + json.dumps({**result.to_dict(), "metrics": result.metrics}))
 """
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", default="/tmp/rlvr_peft_study")
     parser.add_argument("--out", default="benchmarks/results/peft_study")
     args = parser.parse_args(argv)
-    from rlvr_gym.agents.trainer import load_config_file
+    from rlvr_gym.agents.grpo.config import load_config_file
 
     base = load_config_file(args.config)
     base.setdefault("device", "cpu")     # a GPU config (device: cuda) keeps its device
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
 
 def report(args, base: dict, lr: float, results: dict, before: dict, started: float) -> None:
     """Write the table, JSON and plots for the runs finished so far."""
-    from rlvr_gym.agents.plots import plot_curves
+    from rlvr_gym.agents.training.plots import plot_curves
 
     # table
     rows = []

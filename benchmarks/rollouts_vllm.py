@@ -288,7 +288,7 @@ def main(argv=None) -> int:
 
     from transformers import AutoTokenizer
 
-    from rlvr_gym.agents.models import resolve_model
+    from rlvr_gym.agents.lm.models import resolve_model
     from rlvr_gym.agents.serving.vllm_server import vllm_missing_reason, vllm_version
 
     reason = vllm_missing_reason()

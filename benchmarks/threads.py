@@ -3,7 +3,7 @@ subprocesses, one per setting, reporting the median TRL step_time (first step ex
 
     python benchmarks/threads.py --model tiny-random --threads 1 2 --batch-sizes 4 8 --steps 5
 
-The CPU default (agents/trainer.py CPU_THREADS) is chosen from these numbers; results go to
+The CPU default (agents/grpo/config.py CPU_THREADS) is chosen from these numbers; results go to
 benchmarks/results/train_threads.md (and .json).
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 CODE = r"""
 import json, sys, torch
-from rlvr_gym.agents.trainer import TrainConfig, train
+from rlvr_gym.agents.grpo import TrainConfig, train
 cfg = TrainConfig(**json.loads(sys.argv[1]))
 result = train(cfg)
 print("RESULT " + json.dumps({"rows": result.metrics, "threads": torch.get_num_threads()}))

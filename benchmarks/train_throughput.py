@@ -1,4 +1,4 @@
-"""Throughput of `rlvr train` (agents/trainer.py) against a plain TRL GRPOTrainer script on the same model, data,
+"""Throughput of `rlvr train` (agents/grpo/) against a plain TRL GRPOTrainer script on the same model, data,
 reward and GRPOConfig, side by side in one run: runs alternate (ours, plain, ours, plain, ...) in fresh
 subprocesses so that both see the same machine load; we report train_runtime (TRL's own clock around the
 training loop), steps/s and tokens/s (prompt + completion tokens seen), median over repetitions.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 OURS = r"""
 import json, sys, torch
-from rlvr_gym.agents.trainer import TrainConfig, train
+from rlvr_gym.agents.grpo import TrainConfig, train
 cfg = TrainConfig(**json.loads(sys.argv[1]))
 torch.set_num_threads(cfg.threads or 1)
 result = train(cfg)
@@ -33,8 +33,10 @@ print("RESULT " + json.dumps({"train_runtime": result.train_summary.get("train_r
 
 PLAIN = r"""
 import json, sys, torch
-from rlvr_gym.agents.trainer import TrainConfig, build_dataset, make_grpo_config
-from rlvr_gym.agents.models import resolve_model
+from rlvr_gym.agents.grpo import TrainConfig
+from rlvr_gym.agents.grpo.config import make_grpo_config
+from rlvr_gym.agents.grpo.data import build_dataset
+from rlvr_gym.agents.lm.models import resolve_model
 from rlvr_gym.verifiers.math import reward_function
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from peft import LoraConfig
@@ -117,7 +119,7 @@ def main(argv=None) -> int:
         f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: 2-core CPU VM shared with other jobs "
         f"(load average at the end {load[0]:.1f}); model {args.model}, env {args.env}, LoRA r=16, {args.steps} steps, "
         f"{args.batch_size} completions/step ({args.num_generations} per prompt), max {args.max_completion_length} new "
-        f"tokens, {args.threads} torch thread(s). Same GRPOConfig (agents.trainer.make_grpo_config) and dataset rows "
+        f"tokens, {args.threads} torch thread(s). Same GRPOConfig (agents/grpo/config.py make_grpo_config) and dataset rows "
         "in both; plain TRL grades with verifiers.math.reward_function, ours with EnvReward. Alternating fresh "
         f"subprocesses, {args.reps} repetitions each.",
         "",

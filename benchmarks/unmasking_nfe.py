@@ -88,11 +88,11 @@ def heuristic_specs(length, block_length):
 def evaluate(items_n, runs, quick, task_spec=None, extra=()):
     import torch
 
-    from rlvr_gym.agents.unmasking_policies import UnmaskingPolicyAgent, from_spec
-    from rlvr_gym.agents.unmasking_train import run_episodes
-    from rlvr_gym.envs.dllm import MaskedDiffusionLM
-    from rlvr_gym.envs.unmasking_env import UnmaskingBatch
-    from rlvr_gym.envs.unmasking_tasks import make_task
+    from rlvr_gym.agents.unmasking.policies import UnmaskingPolicyAgent, from_spec
+    from rlvr_gym.agents.unmasking.train import run_episodes
+    from rlvr_gym.envs.unmasking.dllm import MaskedDiffusionLM
+    from rlvr_gym.envs.unmasking.env import UnmaskingBatch
+    from rlvr_gym.envs.unmasking.tasks import make_task
 
     torch.set_num_threads(1)
     lm = MaskedDiffusionLM.from_pretrained(None)

@@ -1,4 +1,4 @@
-"""Helpers shared by the ``rlvr`` subcommands: consoles, error reporting, JSON options, seeds.
+"""Helpers shared by the ``rlvr`` subcommands: consoles, error reporting, JSON options.
 
 Kept light: rich is imported only when a console is first asked for, so ``rlvr --help`` stays fast.
 """
@@ -54,44 +54,91 @@ def existing_file(path: str | Path, option: str) -> Path:
     return p
 
 
-def jsonable(value: Any) -> Any:
-    """A JSON-ready copy of ``value``: dicts/lists/scalars kept, objects with to_dict() converted,
-    anything else turned into its str()."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        try:
-            return value.item()
-        except Exception:
-            pass
-    if hasattr(value, "to_dict") and callable(value.to_dict):
-        return jsonable(value.to_dict())
-    return str(value)
+# ----- options generated from a config dataclass (agents/training/options.py declares the metadata) -------------
 
 
-def progress_bar(transient: bool = False):
-    """A rich Progress on stderr with count, rate and ETA columns."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+def _field_kind(annotation: Any) -> tuple[type, bool]:
+    """(base type, optional) of a field annotation such as ``int``, ``float | None``, ``list[str]``, ``dict``."""
+    import types
+    import typing
 
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console(stderr=True),
-        transient=transient,
-    )
+    optional = False
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        optional = type(None) in args
+        annotation = next(a for a in args if a is not type(None))
+    origin = typing.get_origin(annotation) or annotation
+    return origin, optional
+
+
+def _json_option(flag: str):
+    def parse(text: str) -> dict:
+        return parse_json_object(text, flag)
+    parse.__name__ = "JSON object"
+    return parse
+
+
+def _kv_option(text: str) -> tuple[str, Any]:
+    import argparse
+
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip().replace("-", "_"), yaml.safe_load(value)
+
+
+def add_config_arguments(parser, config_cls) -> None:
+    """One option per field of a config dataclass, from the field's metadata (help, flag, section, choices, metavar,
+    style; see agents/training/options.py). Options default to argparse.SUPPRESS, so the parsed namespace holds only
+    what was typed (``config_overrides`` collects it) and a YAML file or the dataclass supplies the rest. The help
+    shows each field's default."""
+    import argparse
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(config_cls)
+    groups: dict[str, Any] = {}
+    for f in dataclasses.fields(config_cls):
+        meta = f.metadata
+        if not meta.get("cli", True):
+            continue
+        section = meta.get("section")
+        target = parser if section is None else groups.setdefault(section, parser.add_argument_group(section))
+        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+        kind, _ = _field_kind(hints[f.name])
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        shown = "" if default in (None, {}, [], "") else f" (default: {','.join(default) if isinstance(default, list) else default})"
+        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=(meta.get("help") or "") + shown)
+        if meta.get("metavar") or (kind is not bool and not meta.get("choices")):
+            kwargs["metavar"] = meta.get("metavar") or flag.lstrip("-").upper().replace("-", "_")
+        if meta.get("choices"):
+            kwargs["choices"] = list(meta["choices"])
+        style = meta.get("style")
+        if kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif style == "append":
+            kwargs.update(action="append", type=str)
+        elif style == "comma":
+            kwargs["type"] = lambda text: [t.strip() for t in text.split(",") if t.strip()]
+        elif style == "json":
+            kwargs["type"] = _json_option(flag)
+        elif style == "kv":
+            kwargs.update(action="append", type=_kv_option)
+        else:
+            kwargs["type"] = kind if kind in (int, float, str) else str
+        target.add_argument(flag, **kwargs)
+
+
+def config_overrides(args, config_cls) -> dict[str, Any]:
+    """The config fields the command line set (``add_config_arguments`` options), by field name; repeated KEY=VALUE
+    options become one dict."""
+    import dataclasses
+
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config_cls):
+        if hasattr(args, f.name):
+            value = getattr(args, f.name)
+            out[f.name] = dict(value) if f.metadata.get("style") == "kv" else value
+    return out

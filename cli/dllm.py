@@ -68,14 +68,14 @@ def run(args: argparse.Namespace) -> int:
     from rlvr_gym.cli.common import CLIError, parse_json_object
 
     if args.dllm_command == "where":
-        from rlvr_gym.envs.dllm import COMPLETE_MARKER, default_model_dir
+        from rlvr_gym.envs.unmasking.dllm import COMPLETE_MARKER, default_model_dir
 
         path = default_model_dir()
         state = "ready" if (path / COMPLETE_MARKER).is_file() else "missing (run `rlvr dllm pretrain`)"
         print(f"{path}  {state}")
         return 0
     if args.dllm_command == "pretrain":
-        from rlvr_gym.agents.dllm_pretrain import PretrainConfig, pretrain
+        from rlvr_gym.agents.unmasking.dllm_pretrain import PretrainConfig, pretrain
 
         tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
         config = PretrainConfig(tasks=tasks, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         pretrain(config, out=args.out)
         return 0
     if args.dllm_command == "train-policy":
-        from rlvr_gym.agents.unmasking_train import TrainPolicyConfig, train_policy
+        from rlvr_gym.agents.unmasking.train import TrainPolicyConfig, train_policy
 
         config = TrainPolicyConfig(model=args.model, task=args.task, gen_length=args.gen_length,
                                    block_length=args.block_length, alpha=args.alpha, reward_form=args.reward_form,

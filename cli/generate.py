@@ -44,27 +44,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="FILE.jsonl", help="output file (overwritten)")
 
 
-def _generate_line(config, seed: int, index: int) -> tuple[int, str, int, int, float]:
-    """Worker: (index, JSON line, clues, questions, seconds) of item ``index``."""
+def _line(puzzle) -> str:
+    """A puzzle as one JSONL line, without the wall-clock timings (files stay byte-identical for any worker count)."""
     import json
 
-    from rlvr_gym.envs.temporal_clue.generator import generate_puzzle, puzzle_seed
-
-    from rlvr_gym.envs.temporal_clue.env import sequence_id
-
-    start = time.perf_counter()
-    puzzle = generate_puzzle(config, puzzle_seed(seed, index), id=sequence_id(config, seed, index))
     record = puzzle.to_dict()
-    # Timings differ run to run; leaving them out keeps files byte-identical for any worker count.
     for key in VOLATILE_META:
         record["meta"].pop(key, None)
-    line = json.dumps(record, ensure_ascii=False)
-    return index, line, len(puzzle.clues), len(puzzle.questions), time.perf_counter() - start
+    return json.dumps(record, ensure_ascii=False)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr_gym.cli.common import CLIError, console, parse_json_object, progress_bar
+    from rlvr_gym.agents.evaluation.progress import progress_bar
+    from rlvr_gym.cli.common import CLIError, console, parse_json_object
     from rlvr_gym.envs.temporal_clue.config import resolve_config
+    from rlvr_gym.envs.temporal_clue.generator import iter_puzzles
 
     if args.num < 1:
         raise CLIError(f"-n must be at least 1, got {args.num}")
@@ -87,10 +81,10 @@ def run(args: argparse.Namespace) -> int:
     with out.open("w", encoding="utf-8") as handle, progress_bar() as progress:
         task = progress.add_task(f"generating {config.name}", total=args.num, status="")
         done = 0
-        for index, line, n_clues, n_questions, _ in _generate_in_order(config, args.seed, args.num, workers):
-            handle.write(line + "\n")
-            clues += n_clues
-            questions += n_questions
+        for _, puzzle in iter_puzzles(config, args.num, args.seed, workers):
+            handle.write(_line(puzzle) + "\n")
+            clues += len(puzzle.clues)
+            questions += len(puzzle.questions)
             done += 1
             rate = done / max(time.perf_counter() - start, 1e-9)
             progress.update(task, advance=1, status=f"{rate:.2f}/s")
@@ -102,34 +96,3 @@ def run(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     return 0
-
-
-def _generate_in_order(config, seed: int, n: int, workers: int):
-    """Yield worker results in index order. With several workers a bounded window of items is in flight
-    (finished ones wait in a buffer until every earlier item is written)."""
-    if workers == 1:
-        for index in range(n):
-            yield _generate_line(config, seed, index)
-        return
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    window = workers * 4
-    buffer: dict[int, tuple] = {}
-    next_submit = next_yield = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = set()
-        try:
-            while next_yield < n:
-                while next_submit < n and len(pending) + len(buffer) < window:
-                    pending.add(pool.submit(_generate_line, config, seed, next_submit))
-                    next_submit += 1
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    result = future.result()
-                    buffer[result[0]] = result
-                while next_yield in buffer:
-                    yield buffer.pop(next_yield)
-                    next_yield += 1
-        finally:
-            for future in pending:
-                future.cancel()

@@ -13,14 +13,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time as _time
 from dataclasses import dataclass
 from typing import TextIO
 
 DIFFICULTIES = ("easy", "medium", "hard", "expert")
 GAMES = ("temporal-clue",)
-HINT_SECONDS = 4.0  # time budget of one hint (a solver call in progress may overrun it)
-HINT_CANDIDATES = 12  # forced facts compared (by the size of their unsat core) when choosing a hint
 
 
 class CommandError(ValueError):
@@ -218,6 +215,7 @@ class Game:
     """One case being played: the puzzle, the player's notepad and answer sheet, hints and submissions."""
 
     def __init__(self, puzzle, console, *, seed_note: str = ""):
+        from rlvr_gym.envs.temporal_clue.deduction import Deducer
         from rlvr_gym.envs.temporal_clue.elements import VICTIM
         from rlvr_gym.envs.temporal_clue.notepad import Notepad
 
@@ -233,9 +231,7 @@ class Game:
         self.finished = False
         self.seed_note = seed_note
         self.aliases = {"victim": VICTIM, "body": VICTIM, "boddy": VICTIM}
-        self._model = None
-        self._world = puzzle.world
-        self._world_checked = puzzle.world is not None
+        self.deducer = Deducer(puzzle)
 
     # ----- output helpers
     def say(self, text: str, style: str | None = None) -> None:
@@ -676,271 +672,29 @@ class Game:
         self.say("; ".join(parts) + ".", "dim")
 
     # ----- hints
-    def _solver(self):
-        from rlvr_gym.envs.temporal_clue.model import WorldModel
-
-        if self._model is None:
-            self._model = WorldModel(self.setting)
-        return self._model
-
-    def truth(self):
-        """The true world: the puzzle's, or (original puzzles) the one the solver finds."""
-        if not self._world_checked:
-            self._world_checked = True
-            self._world = self._solver().solve(list(self.puzzle.clues))
-        return self._world
-
     def hint(self) -> None:
-        """Point at a wrong mark if there is one; else reveal one forced fact the notepad lacks and mark it.
-
-        Which fact (candidates in hint order, murder-revealing facts last): one a clue states outright;
-        else one step: a fact the notepad's confirmed facts force with the rules alone or with one clue
-        (_one_step); else a deeper one, explained by a small set of clues (_deep_step). Half the time
-        budget goes to the one-step search."""
-        from rlvr_gym.envs.temporal_clue.notepad import hint_ranked, mistakes
-
+        """Point at a wrong mark if there is one; else reveal one fact the clues force that the notepad lacks, say
+        why, and mark it (envs/temporal_clue/deduction.py finds it)."""
         pad = self.notepad
         with self.busy("Looking for a hint..."):
-            world = self.truth()
-        if world is None:
+            hint = self.deducer.hint(pad)
+        if hint.kind == "no-world":
             raise CommandError("no hint available: the solver found no world that fits these clues.")
-        wrong = mistakes(pad, world)
-        if wrong:
-            key, option, value = wrong[0]
+        if hint.kind == "mistake":
             self.hints += 1
-            self.warn(f"Hint: check your notepad. You {'confirmed' if value else 'ruled out'} "
-                      f"'{pad.describe(key, option)}', but the clues say otherwise.")
+            self.warn(f"Hint: check your notepad. You {'confirmed' if hint.value else 'ruled out'} "
+                      f"'{pad.describe(hint.key, hint.option)}', but the clues say otherwise.")
             return
-        clues = list(self.puzzle.clues)
-        ranked = hint_ranked(pad, world, stated=tuple(clues))
-        candidates = [fact for _, fact in ranked]
-        if not candidates:
+        if hint.kind == "done":
             self.say("No hint left: your notepad already confirms everything.")
             return
-        if candidates[0] in clues:
-            fact, text = candidates[0], f"clue {clues.index(candidates[0]) + 1} states it."
-        else:
-            start = _time.monotonic()
-            with self.busy("Looking for a hint..."):
-                fact, text = (self._one_step(ranked, start + HINT_SECONDS / 2)
-                              or self._deep_step(candidates, start + HINT_SECONDS) or (None, ""))
-        if fact is None:
+        if hint.kind == "none":
             self.say("No hint found: the solver could not prove any unmarked fact in time.")
             return
         self.hints += 1
-        key, option = pad.locate(fact)
-        self.ok(f"Hint: {pad.describe(key, option)}.")
-        self.say("Why: " + text)
-        self._report(pad.mark(key, option, True))
-
-    def _one_step(self, ranked: list, deadline: float) -> tuple[object, str] | None:
-        """A candidate that what the notepad confirms forces by the rules alone, or together with one
-        clue: the first such fact in hint order among the clues scanned within the time budget (the scan
-        stops at the first fact short of the murder-revealing tiers). None when there is none.
-
-        For speed each clue is asked only about the facts on pieces it names (all pieces of a kind for
-        'the murderer', 'the suspect motivated by M', 'the murder weapon')."""
-        from rlvr_gym.envs.temporal_clue.notepad import MOTIVE
-
-        clues = list(self.puzzle.clues)
-        givens = self._premises()[len(clues):]
-        order = {fact: i for i, (_, fact) in enumerate(ranked)}
-        tier = dict((fact, rank) for rank, fact in ranked)
-        best = None  # (order, fact, clue index or None)
-        for c in [None, *self._clue_order()]:
-            if _time.monotonic() > deadline:
-                break
-            pieces = None if c is None else _pieces_named(clues[c], self.setting)
-            facts = [f for _, f in ranked if (best is None or order[f] < best[0]) and _about(f, pieces)]
-            if not facts:
-                continue
-            try:
-                forced = self._backbone(givens + ([] if c is None else [clues[c]]), facts, deadline)
-            except TimeoutError:
-                continue
-            if forced and (best is None or order[forced[0]] < best[0]):
-                best = (order[forced[0]], forced[0], c)
-            if best is not None and tier[best[1]] <= MOTIVE:
-                break
-        if best is None:
-            return None
-        _, fact, c = best
-        if c is None:
-            return fact, "it follows from the rules of the night (movement, motives, the murder), given what your notepad already confirms."
-        alone = not givens or self._core([clues[c]], fact) is not None
-        return fact, (f"it follows from clue {c + 1} with the rules of the night (movement, motives, the murder)"
-                      + ("" if alone else ", given what your notepad already confirms") + ".")
-
-    def _clue_order(self) -> list[int]:
-        """Clue indices, those about pieces the notepad already places first (they combine with givens),
-        then the rest, each group in clue order."""
-        pad = self.notepad
-        placed = {key[1] for key, _, value in pad.explicit_marks() if value and key[0] in ("at", "motive")}
-        named = [_pieces_named(c, self.setting) for c in self.puzzle.clues]
-        first = [i for i, p in enumerate(named) if p is None or p & placed]
-        return first + [i for i in range(len(named)) if i not in first]
-
-    def _deep_step(self, candidates: list, deadline: float) -> tuple[object, str] | None:
-        """No fact follows from one clue: of the first few candidates, the one whose unsatisfiable core
-        holds the fewest clues (looking until half the time left), explained by that core shrunk until
-        the deadline."""
-        clues = list(self.puzzle.clues)
-        premises = self._premises()
-        choose_until = _time.monotonic() + (deadline - _time.monotonic()) / 2
-        best = None  # (clues in the core, fact, core)
-        examined = 0
-        for fact in candidates:
-            if best is not None and (examined >= HINT_CANDIDATES or _time.monotonic() > choose_until):
-                break
-            try:
-                core = self._core(premises, fact)
-            except TimeoutError:
-                continue
-            if core is None:
-                continue  # true in the world we hold but not forced (a case with several solutions)
-            examined += 1
-            size = sum(k < len(clues) for k in core)
-            if best is None or size < best[0]:
-                best = (size, fact, core)
-        if best is None:
-            return None
-        _, fact, core = best
-        return fact, self.explain(fact, core=core, deadline=deadline)[1]
-
-    def _premises(self) -> list:
-        """The clues, then the facts the notepad confirms by the player's marks (givens)."""
-        pad = self.notepad
-        return list(self.puzzle.clues) + [pad.fact(key, option) for key, option, value in pad.explicit_marks() if value]
-
-    def _solve(self, premises: list, extra: list, presolve: bool = True):
-        """CP-SAT on the premises' literals plus `extra` literals as assumptions: (infeasible, solver).
-        presolve=False is ~4x faster on questions about a few premises (measured: 7 vs 30 ms on a
-        medium case) but slower on the whole clue set."""
-        from ortools.sat.python import cp_model
-
-        model = self._solver()
-        cp = model.model
-        cp.clear_assumptions()
-        cp.add_assumptions([model.literal(p) for p in premises] + list(extra))
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = 30.0
-        solver.parameters.cp_model_presolve = presolve
-        if not presolve:  # measured ~2x faster again on small questions
-            solver.parameters.linearization_level = 0
-            solver.parameters.symmetry_level = 0
-        status = solver.solve(cp)
-        cp.clear_assumptions()
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.INFEASIBLE):
-            raise TimeoutError("the solver gave no answer in time")
-        return status == cp_model.INFEASIBLE, solver
-
-    def _core(self, premises: list, fact) -> list[int] | None:
-        """Indices of premises that together force `fact` (an unsatisfiable core of premises + not-fact,
-        not necessarily minimal), or None when the premises do not force it."""
-        model = self._solver()
-        infeasible, solver = self._solve(premises, [~model.literal(fact)], presolve=len(premises) > 8)
-        if not infeasible:
-            return None
-        core = set(solver.sufficient_assumptions_for_infeasibility())
-        return [i for i, p in enumerate(premises) if model.literal(p).index in core]
-
-    def _backbone(self, premises: list, facts: list, deadline: float | None = None) -> list:
-        """The facts (each true in the true world) that the premises force, in the given order.
-
-        Backbone search: ask for a world of the premises where at least one remaining fact is false;
-        drop the facts it falsifies; when no such world exists, every remaining fact is forced. Each
-        question adds one switchable clause to the hint solver's model (off unless assumed)."""
-        model = self._solver()
-        remaining = list(facts)
-        while remaining:
-            if deadline is not None and _time.monotonic() > deadline:
-                raise TimeoutError("out of time for this hint")
-            lits = [model.literal(f) for f in remaining]
-            switch = model.model.new_bool_var("some_fact_false")
-            model.model.add_bool_or([~lit for lit in lits]).only_enforce_if(switch)
-            infeasible, solver = self._solve(premises, [switch], presolve=False)
-            if infeasible:
-                return remaining
-            remaining = [f for f, lit in zip(remaining, lits) if solver.boolean_value(lit)]
-        return []
-
-    def explain(self, fact, core: list[int] | None = None, deadline: float | None = None) -> tuple[float, str] | None:
-        """Why the clues force `fact`, as (number of clues named, words); None when they do not force it.
-
-        The clue that states it, else a small set of clues: the solver's unsatisfiable core of
-        clues + givens + not-fact (or the `core` given, indices into _premises()), shrunk by dropping one
-        premise at a time while the rest still force the fact (jumping to the rest's own core). Givens
-        are what the player's marks confirm (hint() checks them against the truth first)."""
-        clues = list(self.puzzle.clues)
-        if fact in clues:
-            return 1, f"clue {clues.index(fact) + 1} states it."
-        premises = self._premises()
-        deadline = deadline if deadline is not None else _time.monotonic() + HINT_SECONDS
-        try:
-            keep = core if core is not None else self._core(premises, fact)
-        except TimeoutError:
-            return None
-        if keep is None:
-            return None
-        try:
-            for i in list(keep):
-                if i not in keep:
-                    continue
-                if _time.monotonic() > deadline:
-                    break
-                trial = [k for k in keep if k != i]
-                trial_core = self._core([premises[k] for k in trial], fact)
-                if trial_core is not None:
-                    keep = [trial[j] for j in trial_core]
-        except TimeoutError:
-            pass  # keep the (larger) core
-        used = [str(k + 1) for k in keep if k < len(clues)]
-        if not used:
-            source = "the rules of the night"
-        elif len(used) == 1:
-            source = f"clue {used[0]} with the rules of the night (movement, motives, the murder)"
-        else:
-            source = f"clues {', '.join(used[:-1])} and {used[-1]} taken together with the rules of the night"
-        if any(k >= len(clues) for k in keep):
-            source += ", given what your notepad already confirms"
-        return len(used), f"it follows from {source}: every world that fits them has it."
-
-
-def _pieces_named(clue, setting) -> set[str] | None:
-    """The pieces a clue is about (None: it may be about any piece, e.g. a solution fact)."""
-    from dataclasses import fields
-
-    from rlvr_gym.envs.temporal_clue.clues import At, HasMotive, Ref
-
-    if isinstance(clue, HasMotive):
-        return {clue.suspect}
-    out: set[str] = set()
-    for f in fields(clue):
-        value = getattr(clue, f.name)
-        if isinstance(value, At):
-            value = value.ref
-        if isinstance(value, Ref):
-            if value.kind in ("suspect", "weapon", "victim"):
-                out.add(value.name)
-            elif value.kind == "murder_weapon":
-                out.update(setting.weapons)
-            else:  # the murderer, a suspect motivated by M
-                out.update(setting.suspects)
-    return out or None
-
-
-def _about(fact, pieces: set[str] | None) -> bool:
-    """Whether a fact is about one of `pieces` (any fact when pieces is None)."""
-    from rlvr_gym.envs.temporal_clue.clues import At, HasMotive
-
-    if pieces is None:
-        return True
-    if isinstance(fact, At):
-        return fact.ref.name in pieces
-    if isinstance(fact, HasMotive):
-        return fact.suspect in pieces
-    return False
+        self.ok(f"Hint: {pad.describe(hint.key, hint.option)}.")
+        self.say("Why: " + hint.why)
+        self._report(pad.mark(hint.key, hint.option, True))
 
 
 # ----- CLI wiring ------------------------------------------------------------------------------------------------

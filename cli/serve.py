@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 EPILOG = """engines:
-  hf    our small transformers server (agents/server.py): batching, chat and completions endpoints
+  hf    our small transformers server (agents/serving/openai_server.py): batching, chat and completions endpoints
   vllm  stock vLLM's OpenAI server as a subprocess of the vLLM environment (.venv-vllm, made by
         `bash scripts/setup_vllm.sh`), with runtime LoRA loading (/v1/load_lora_adapter), logprobs after
         temperature (--logprobs-mode processed_logprobs) and an explicit KV cache; Ctrl-C stops it and all
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                        f"(this is --engine {args.engine})")
     if args.engine == "vllm":
         return _run_vllm(args)
-    from rlvr_gym.agents.server import serve
+    from rlvr_gym.agents.serving.openai_server import serve
 
     # Bad models, options or a port in use raise ValueError/OSError: the rlvr entry point prints them as one line.
     serve(

@@ -1,6 +1,19 @@
-"""Every environment id of rlvr-gym, registered with Gymnasium in one flat list."""
+"""Every environment id of rlvr-gym, registered with Gymnasium in one flat list, and the one env factory.
+
+``make_env(env_id, **kwargs)`` is how the library makes an env from what a user typed (the evaluation harness,
+the trainer, dataset exports): ``gymnasium.make`` with one clear error (``EnvSpecError``, a ValueError) that
+names the id or the options that were given and what would be valid.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
 
 from gymnasium.envs.registration import register, registry
+
+__all__ = ["EnvSpecError", "make_env", "rlvr_env_ids", "env_options"]
 
 
 def _register(env_id: str, entry_point: str, **kwargs) -> None:
@@ -26,13 +39,58 @@ _register("Math-Easy-v0", _MATH, kwargs={"source": "procedural", "levels": [1, 2
 _register("Math-Medium-v0", _MATH, kwargs={"source": "procedural", "levels": [4, 5, 6]})
 _register("Math-Hard-v0", _MATH, kwargs={"source": "procedural", "levels": [7, 8, 9, 10]})
 
-# --- Unmasking (envs/unmasking_env.py): choose which tokens a frozen masked diffusion LM unmasks; one forward
+# --- Unmasking (envs/unmasking/env.py): choose which tokens a frozen masked diffusion LM unmasks; one forward
 # pass per step, at most gen_length steps; array observations and MultiBinary actions. Default backbone: the
 # embedded tiny diffusion LM (`rlvr dllm pretrain`). make_vec(..., vectorization_mode="vector_entry_point")
 # gives the batched vector env (one forward for all sub-envs per step).
-_register("Unmasking-v0", "rlvr_gym.envs.unmasking_env:UnmaskingEnv",
-          vector_entry_point="rlvr_gym.envs.unmasking_env:UnmaskingVectorEnv")
+_register("Unmasking-v0", "rlvr_gym.envs.unmasking.env:UnmaskingEnv",
+          vector_entry_point="rlvr_gym.envs.unmasking.env:UnmaskingVectorEnv")
 
 # --- Temporal Clue with feedback (envs/temporal_clue/feedback_env.py): up to max_attempts answer sheets (default 3);
 # after each the agent learns how many answers are right; reward discount**(attempt-1) * fraction right.
 _register("TemporalClue-Feedback-v0", "rlvr_gym.envs.temporal_clue.feedback_env:TemporalClueFeedbackEnv")
+
+
+class EnvSpecError(ValueError):
+    """An env id or env options that cannot make an environment; the message says what was given and what is valid."""
+
+
+def rlvr_env_ids() -> list[str]:
+    """The ids registered by rlvr-gym, sorted."""
+    return sorted(k for k, spec in registry.items() if str(spec.entry_point).startswith("rlvr_gym."))
+
+
+def env_options(env_id: str) -> list[str]:
+    """The keyword options an env id's class accepts (its constructor's named parameters; for a class that passes
+    ``**kwargs`` on to an inner env, those of the inner env too). [] for ids that are not registered."""
+    spec = registry.get(env_id)
+    if spec is None or not isinstance(spec.entry_point, str):
+        return []
+    module_name, _, attr = spec.entry_point.partition(":")
+    import importlib
+
+    cls = getattr(importlib.import_module(module_name), attr)
+    names: list[str] = []
+    for klass in (cls, *getattr(cls, "inner_env_classes", ())):
+        for name, param in inspect.signature(klass.__init__).parameters.items():
+            if name != "self" and param.kind not in (param.VAR_KEYWORD, param.VAR_POSITIONAL) and name not in names:
+                names.append(name)
+    return names
+
+
+def make_env(env_id: str, **kwargs):
+    """``gymnasium.make(env_id, **kwargs)``, with EnvSpecError for an unknown id or options the env does not take.
+    Ids with a module prefix ("pkg:Env-v0") are left to Gymnasium, which imports the module first."""
+    import gymnasium as gym
+
+    if not isinstance(env_id, str) or (env_id not in registry and ":" not in env_id):
+        raise EnvSpecError(f"unknown env id {env_id!r}; rlvr-gym ids: {', '.join(rlvr_env_ids())}")
+    try:
+        return gym.make(env_id, **kwargs)
+    except TypeError as exc:
+        valid = env_options(env_id)
+        hint = f"; its options are: {', '.join(valid)}" if valid else ""
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+        if unknown:
+            raise EnvSpecError(f"{env_id} has no option {unknown.group(1)!r}{hint}") from None
+        raise EnvSpecError(f"cannot make {env_id} with options {json.dumps(kwargs, default=str)}: {exc}{hint}") from None

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 import rlvr_gym  # noqa: F401  (registers Unmasking-v0)
-from rlvr_gym.agents.unmasking_policies import FastDLLMAgent
+from rlvr_gym.agents.unmasking.policies import FastDLLMAgent
 
 agent = FastDLLMAgent(threshold=0.9)
 

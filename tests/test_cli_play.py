@@ -140,11 +140,10 @@ def test_a_wrong_answer_gets_feedback_per_question_and_may_be_fixed(puzzle):
 def test_hint_reveals_a_fact_the_clues_force_and_marks_it(puzzle, monkeypatch):
     import re
 
-    import rlvr_gym.cli.play as play_module
     from rlvr_gym.envs.temporal_clue.model import WorldModel
 
-    monkeypatch.setattr(play_module, "HINT_SECONDS", 1.5)  # keeps the test fast; hints stay exact
     game, out = new_game(puzzle)
+    game.deducer.hint_seconds = 1.5  # keeps the test fast; hints stay exact
     model = WorldModel(puzzle.setting)
     clues = list(puzzle.clues)
     for n in range(1, 4):

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from rlvr_gym.envs.dllm import (COMPLETE_MARKER, DiffusionLMNotFound, MaskedDiffusionLM,  # noqa: E402
+from rlvr_gym.envs.unmasking.dllm import (COMPLETE_MARKER, DiffusionLMNotFound, MaskedDiffusionLM,  # noqa: E402
                                 align_shifted_logits, build_char_tokenizer, build_tiny_model)
 
 SMALL = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
@@ -65,7 +65,7 @@ def test_loading_errors_are_clear(tmp_path, monkeypatch):
 
 
 def test_masked_diffusion_loss_counts_masked_positions_weighted_by_one_over_t():
-    from rlvr_gym.agents.dllm_pretrain import masked_diffusion_loss
+    from rlvr_gym.agents.unmasking.dllm_pretrain import masked_diffusion_loss
 
     logits = torch.zeros(2, 3, 5)                      # uniform: CE = log 5 everywhere
     targets = torch.zeros(2, 3, dtype=torch.long)
@@ -76,7 +76,7 @@ def test_masked_diffusion_loss_counts_masked_positions_weighted_by_one_over_t():
 
 
 def test_pretrain_save_load_round_trip(tmp_path):
-    from rlvr_gym.agents.dllm_pretrain import PretrainConfig, pretrain
+    from rlvr_gym.agents.unmasking.dllm_pretrain import PretrainConfig, pretrain
 
     config = PretrainConfig(steps=3, batch_size=8, eval_every=3, eval_items=4, warmup=1, model=SMALL)
     out = pretrain(config, out=tmp_path / "tiny-dllm", log=None)
@@ -154,7 +154,7 @@ def _remote_model_dir(path, model_type, vocab_size):
 
 
 def test_llada_style_backbone_loads_through_remote_code_with_its_mask_id(tmp_path):
-    from rlvr_gym.envs.dllm import LLADA_MASK_ID
+    from rlvr_gym.envs.unmasking.dllm import LLADA_MASK_ID
 
     path = _remote_model_dir(tmp_path / "llada", "llada", vocab_size=LLADA_MASK_ID + 3)
     with pytest.raises(ValueError, match="trust_remote_code"):

@@ -61,7 +61,7 @@ def test_check_env_passes():
 
 
 def test_eval_harness_plays_it_to_the_end():
-    from rlvr_gym.cli.eval import evaluate
+    from rlvr_gym.agents.evaluation import evaluate
 
     rows, summary = evaluate("TemporalClue-Feedback-v0", "random", episodes=3, progress=False)
     assert summary["episodes"] == 3 and all(0.0 <= r["reward"] <= 1.0 for r in rows)
@@ -70,7 +70,7 @@ def test_eval_harness_plays_it_to_the_end():
 def test_grpo_trains_it_through_rollout_func(tmp_path):
     import torch
 
-    from rlvr_gym.agents.trainer import TrainConfig, train
+    from rlvr_gym.agents.grpo import TrainConfig, train
 
     torch.set_num_threads(1)
     config = TrainConfig(env=["TemporalClue-Feedback-v0"], env_kwargs={"TemporalClue-Feedback-v0": {"max_attempts": 2}},
@@ -82,7 +82,7 @@ def test_grpo_trains_it_through_rollout_func(tmp_path):
     import pandas as pd
 
     table = pd.read_parquet(next((tmp_path / "fb" / "completions").glob("*.parquet")))
-    assert "feedback_reward" in table.columns and len(table) == 4
+    assert "env_reward" in table.columns and len(table) == 4
     completion = table["completion"].iloc[0]
     text = completion if isinstance(completion, str) else " ".join(m["content"] for m in completion)
     # tiny-random never solves a puzzle, so every rollout used both sheets and saw the feedback turn

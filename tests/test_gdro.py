@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rlvr_gym.agents.gdro import (
+from rlvr_gym.agents.grpo.gdro import (
     UNSEEN, DifficultyBins, LabelBins, PromptGDRO, PromptGDROConfig, RolloutGDRO, RolloutGDROConfig, allocate_rollouts,
     fallback_allocation, group_statistics, make_gdro_curriculum, mixed_softmax, normalise_and_cap,
     weighted_standard_error,
@@ -337,7 +337,7 @@ def test_configs_validate():
 
 def test_plots_from_metrics_rows(tmp_path):
     pytest.importorskip("matplotlib")
-    from rlvr_gym.agents.gdro_plots import plot_allocation_heatmap, plot_bin_weights, plot_gdro_run, series_by_bin
+    from rlvr_gym.agents.grpo.plots import plot_allocation_heatmap, plot_bin_weights, plot_gdro_run, series_by_bin
 
     rows = [{"step": 1, "curriculum/gdro/weight/0": 1.5, "curriculum/gdro/weight/unseen": 0.5,
              "curriculum/gdro/rollouts/2": 6.0},
@@ -357,7 +357,7 @@ def test_plots_from_metrics_rows(tmp_path):
 def test_factory_from_train_config_and_dataset():
     from types import SimpleNamespace
 
-    from rlvr_gym.agents import gdro
+    from rlvr_gym.agents.grpo import gdro
 
     cfg = SimpleNamespace(curriculum_kwargs={"n_max": 8}, groups="label", num_generations=6)
     datasets = pytest.importorskip("datasets")
@@ -372,7 +372,7 @@ def test_factory_from_train_config_and_dataset():
 
 
 def test_variable_group_advantages_by_hand():
-    from rlvr_gym.agents.gdro import run_length_groups, variable_group_advantages
+    from rlvr_gym.agents.grpo.gdro import run_length_groups, variable_group_advantages
 
     assert run_length_groups([5, 5, 3, 3, 3, 5]) == [0, 0, 1, 1, 1, 2]
     r = [1, 0, 1, 0, 0]
@@ -390,7 +390,7 @@ def test_variable_group_advantages_by_hand():
 
 
 def test_group_sampler_yields_whole_groups_and_checks_the_budget():
-    from rlvr_gym.agents.gdro import GroupSampler
+    from rlvr_gym.agents.grpo.gdro import GroupSampler
 
     calls = []
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-trainer_mod = pytest.importorskip("rlvr_gym.agents.trainer")
+trainer_mod = pytest.importorskip("rlvr_gym.agents.grpo.run")
 pytest.importorskip("trl")
 
-from rlvr_gym.agents import gdro  # noqa: E402
+from rlvr_gym.agents.grpo import gdro  # noqa: E402
 
 
 def _reward_for_prompt_zero(completions, index, **kwargs):

@@ -193,7 +193,9 @@ def test_last_number_option_grades_unboxed_answers():
     _, info = strict.reset(seed=3)
     _, info2 = lenient.reset(seed=3)
     assert info["answer"] == info2["answer"]
-    reply = f"that makes {info['answer']}."
+    # issue #12: a last sentence that states one answer ("that makes 7.") now counts by default, so the reply that
+    # tells the two modes apart lists numbers without stating one; only the last-number mode takes the last of them
+    reply = f"first 1000, then {info['answer']}"
     assert strict.step(reply)[1] == 0.0
     _, reward, terminated, _, step_info = lenient.step(reply)
     assert reward == 1.0 and terminated and step_info["correct"] and not step_info["format_ok"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_gym.agents import models
-from rlvr_gym.agents.models import ModelNotAvailableError, resolve_model
+from rlvr_gym.agents.lm import models
+from rlvr_gym.agents.lm.models import ModelNotAvailableError, resolve_model
 
 
 def test_cache_root_precedence(monkeypatch, tmp_path):

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible server (agents/server.py) and the openai: agent, talking over real HTTP on 127.0.0.1."""
+"""The OpenAI-compatible server (agents/serving/openai_server.py) and the openai: agent, talking over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from rlvr_gym.agents.base import load_agent
 from rlvr_gym.agents.openai_compat import OpenAIRequestError, normalise_base_url, parse_openai_spec
-from rlvr_gym.agents.server import start_server
+from rlvr_gym.agents.serving.openai_server import start_server
 
 KEY = "test-key"
 OBS = ["short", "a much longer observation with many words in it, so that the batch needs padding", "middle one"]

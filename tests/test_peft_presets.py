@@ -1,4 +1,4 @@
-"""PEFT presets (agents/peft_presets.py) on the tiny model: every preset builds and trains something, the traps
+"""PEFT presets (agents/grpo/peft_presets.py) on the tiny model: every preset builds and trains something, the traps
 (lm_head, PiSSA/MiLoRA with a KL reference) are handled, MiLoRA keeps the function at init, LoRA-FA freezes A,
 LoRA+ gives B a larger learning rate, and AdaLoRA's reallocation is called on every optimizer step of a TRL run."""
 
@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from rlvr_gym.agents.peft_presets import PRESETS, prepare_peft, trainable_parameters
+from rlvr_gym.agents.grpo.peft_presets import PRESETS, prepare_peft, trainable_parameters
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _tiny():
-    from rlvr_gym.agents.trainer import load_model
+    from rlvr_gym.agents.lm.models import load_model
 
     model, tokenizer, _ = load_model("tiny-random", "cpu")
     return model, tokenizer
@@ -131,7 +131,7 @@ def test_loraplus_optimizer_gives_b_a_larger_learning_rate():
 
 
 def test_adalora_reallocates_each_optimizer_step_in_a_trl_run(tmp_path):
-    from rlvr_gym.agents.trainer import TrainConfig, train
+    from rlvr_gym.agents.grpo import TrainConfig, train
 
     calls = []
 

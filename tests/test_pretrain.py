@@ -11,8 +11,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from rlvr_gym.agents import alignment, corpus  # noqa: E402
-from rlvr_gym.agents.pretrain import PretrainConfig, lr_factor, read_metrics, train  # noqa: E402
+from rlvr_gym.agents.pretrain import alignment, corpus  # noqa: E402
+from rlvr_gym.agents.pretrain.trainer import PretrainConfig, read_metrics, train  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -85,12 +85,6 @@ def test_pairings():
         alignment.resolve_pairing("9:1", 4, 12)
     with pytest.raises(ValueError, match="late-to-early"):
         alignment.resolve_pairing("late-to-nowhere", 4, 12)
-
-
-def test_lr_schedule_warms_up_then_decays_to_the_floor():
-    assert lr_factor(0, 10, 100, 0.1) == pytest.approx(0.1)
-    assert lr_factor(9, 10, 100, 0.1) == pytest.approx(1.0)
-    assert lr_factor(100, 10, 100, 0.1) == pytest.approx(0.1)
 
 
 # --- corpora -------------------------------------------------------------------------------------------------
@@ -305,9 +299,9 @@ def test_default_tokenizer_is_the_embedded_models():
 
 
 def test_the_embedded_smollm2_can_be_the_teacher(tmp_path):
-    models = pytest.importorskip("rlvr_gym.agents.models")
+    models = pytest.importorskip("rlvr_gym.agents.lm.models")
     if not models.is_prepared("smollm2-135m"):
-        pytest.skip("smollm2-135m is not prepared (python -m rlvr_gym.agents.models prepare smollm2-135m)")
+        pytest.skip("smollm2-135m is not prepared (python -m rlvr_gym.agents.lm.models prepare smollm2-135m)")
     summary = train(PretrainConfig(output_dir=str(tmp_path / "smol"), method="let", teacher="smollm2-135m",
                                    n_layers=2, hidden_size=64, n_heads=2, max_steps=2, s_stop=2, save_final=False,
                                    **{**TINY, "corpus_docs": 60}))

@@ -1,10 +1,15 @@
-"""The warm-up + cosine learning-rate schedule shared by the dLLM pretraining and unmasking-policy loops."""
+"""The warm-up + cosine learning-rate schedule shared by the LET pretraining, dLLM pretraining and unmasking-policy
+loops (with a floor: the LET pretraining's min_lr_ratio)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rlvr_gym.agents.schedules import warmup_cosine_lr
+from rlvr_gym.agents.training.schedules import warmup_cosine
+
+
+def warmup_cosine_lr(step, lr, warmup, steps):
+    return lr * warmup_cosine(step, warmup, steps)
 
 
 def test_linear_warmup_then_half_cosine_to_zero():
@@ -27,3 +32,11 @@ def test_no_warmup_and_warmup_past_the_end():
     assert warmup_cosine_lr(4, 2.0, 5, 5) == pytest.approx(2.0)
     assert warmup_cosine_lr(5, 2.0, 5, 5) == pytest.approx(2.0)
     assert warmup_cosine_lr(6, 2.0, 5, 5) == pytest.approx(0, abs=1e-15)
+
+
+def test_floor_of_the_cosine():
+    # LET pretraining decays to min_lr_ratio of the peak, not to 0
+    assert warmup_cosine(0, 10, 100, 0.1) == pytest.approx(0.1)
+    assert warmup_cosine(9, 10, 100, 0.1) == pytest.approx(1.0)
+    assert warmup_cosine(100, 10, 100, 0.1) == pytest.approx(0.1)
+    assert warmup_cosine(55, 10, 100, 0.1) == pytest.approx(0.1 + 0.9 * 0.5)

@@ -1,4 +1,4 @@
-"""The GRPO trainer (agents/trainer.py, cli/train.py): datasets from envs, rewards, a real TRL run on the tiny
+"""The GRPO trainer (agents/grpo/, cli/train.py): datasets from envs, rewards, a real TRL run on the tiny
 model with a curriculum hook, the multi-turn feedback env, config merging, and kill-and-resume (slow)."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from rlvr_gym.agents.trainer import Curriculum, TrainConfig, parse_env_specs
+from rlvr_gym.agents.grpo import TrainConfig
+from rlvr_gym.agents.grpo.curriculum import Curriculum
+from rlvr_gym.agents.grpo.data import parse_env_specs
 
 TINY = dict(model="tiny-random", peft="lora", lora_r=4, train_size=8, eval_size=2, max_completion_length=8,
             per_device_train_batch_size=4, num_generations=2, max_steps=2, save_steps=1, progress=False,
@@ -43,7 +44,7 @@ def test_config_validation_and_grpo_passthrough():
         TrainConfig(seed=5, eval_seed=5).validate()
     with pytest.raises(ValueError, match="peft"):
         TrainConfig(peft="qlora").validate()
-    from rlvr_gym.agents.trainer import make_grpo_config
+    from rlvr_gym.agents.grpo.config import make_grpo_config
 
     args = make_grpo_config(TrainConfig(out="/tmp/unused", device="cpu", grpo={"epsilon_high": 0.28}).validate())
     assert args.use_cpu and not args.bf16 and args.epsilon_high == 0.28 and not args.use_vllm
@@ -69,7 +70,7 @@ def test_cli_yaml_then_flags(tmp_path):
 
 
 def test_dataset_mix_columns_and_heldout_is_disjoint():
-    from rlvr_gym.agents.trainer import build_dataset
+    from rlvr_gym.agents.grpo.data import build_dataset
 
     ds = build_dataset(["Math-Easy-v0:0.75", "TemporalClue-Easy-v0:0.25"], 8, seed=0)
     assert len(ds) == 8 and list(ds["index"]) == list(range(8))
@@ -87,7 +88,7 @@ def test_dataset_mix_columns_and_heldout_is_disjoint():
 
 
 def test_env_reward_routes_rows_to_their_verifier():
-    from rlvr_gym.agents.trainer import EnvReward, build_dataset
+    from rlvr_gym.agents.grpo.data import EnvReward, build_dataset
 
     ds = build_dataset(["Math-Easy-v0", "TemporalClue-Easy-v0"], 4, seed=3)
     reward = EnvReward()
@@ -125,7 +126,7 @@ class RecordingCurriculum(Curriculum):
 
 
 def test_train_tiny_run_folder_and_curriculum_hook(tmp_path):
-    from rlvr_gym.agents.trainer import train
+    from rlvr_gym.agents.grpo import train
 
     curriculum = RecordingCurriculum()
     result = train(TrainConfig(env=["Math-Easy-v0"], out=str(tmp_path / "run"), **TINY), curriculum=curriculum)
@@ -151,7 +152,7 @@ def test_train_tiny_run_folder_and_curriculum_hook(tmp_path):
 
 
 def test_heldout_uses_eval_env_kwargs_over_env_kwargs(tmp_path):
-    from rlvr_gym.agents.trainer import train
+    from rlvr_gym.agents.grpo import train
     from rlvr_gym.envs.math.procedural import question_split
 
     kwargs = {**TINY, "max_steps": 1, "eval_size": 6}

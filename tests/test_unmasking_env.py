@@ -10,8 +10,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import rlvr_gym  # noqa: F401  (registers Unmasking-v0)
-from rlvr_gym.envs.unmasking_env import UnmaskingEnv, UnmaskingVectorEnv, unmasking_reward
-from rlvr_gym.envs.unmasking_tasks import AdditionTask, MathEasyTask, TaskItem, make_task
+from rlvr_gym.envs.unmasking.env import UnmaskingEnv, UnmaskingVectorEnv, unmasking_reward
+from rlvr_gym.envs.unmasking.tasks import AdditionTask, MathEasyTask, TaskItem, make_task
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -142,7 +142,7 @@ def test_bad_arguments_are_clear_errors(lm):
 
 
 def test_missing_default_model_says_how_to_make_it(monkeypatch, tmp_path):
-    from rlvr_gym.envs.dllm import DiffusionLMNotFound
+    from rlvr_gym.envs.unmasking.dllm import DiffusionLMNotFound
 
     monkeypatch.setenv("RLVR_GYM_CACHE", str(tmp_path))
     with pytest.raises(DiffusionLMNotFound, match="rlvr dllm pretrain"):

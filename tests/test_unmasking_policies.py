@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rlvr_gym.agents.base import AgentSpecError, load_agent
-from rlvr_gym.agents.unmasking_policies import (FastDLLMAgent, LeftToRightAgent, RandomUnmaskAgent, TopKAgent,
+from rlvr_gym.agents.unmasking.policies import (FastDLLMAgent, LeftToRightAgent, RandomUnmaskAgent, TopKAgent,
                                                 actionable, from_spec)
 
 # 8 positions, current block = the first 4; position 1 is already decoded (confidence 1.0).
@@ -69,14 +69,14 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def net():
-    from rlvr_gym.agents.unmasking_policies import policy_network
+    from rlvr_gym.agents.unmasking.policies import policy_network
 
     torch.set_num_threads(1)
     return policy_network(seed=0)
 
 
 def batch_tensors(n=3, length=8):
-    from rlvr_gym.agents.unmasking_policies import obs_tensors
+    from rlvr_gym.agents.unmasking.policies import obs_tensors
 
     return obs_tensors({k: np.stack([v] * n) for k, v in OBS.items()})
 
@@ -93,7 +93,7 @@ def test_network_shapes_and_slow_start(net):
 
 
 def test_log_prob_counts_only_actionable_positions():
-    from rlvr_gym.agents.unmasking_policies import policy_log_prob
+    from rlvr_gym.agents.unmasking.policies import policy_log_prob
 
     logits = torch.tensor([[0.0, 2.0, -1.0, 5.0]])
     actions = torch.tensor([[1, 0, 0, 1]])
@@ -107,7 +107,7 @@ def test_log_prob_counts_only_actionable_positions():
 
 
 def test_checkpoint_round_trip_and_policy_agent(net, tmp_path):
-    from rlvr_gym.agents.unmasking_policies import UnmaskingPolicyAgent, load_policy, save_policy
+    from rlvr_gym.agents.unmasking.policies import UnmaskingPolicyAgent, load_policy, save_policy
 
     path = save_policy(tmp_path / "p.pt", net, alpha=3.0, tau=0.5)
     loaded, meta = load_policy(path)
@@ -133,10 +133,10 @@ def test_checkpoint_round_trip_and_policy_agent(net, tmp_path):
 
 
 def test_grpo_update_raises_the_probability_of_advantaged_actions(lm):
-    from rlvr_gym.agents.unmasking_policies import PolicyConfig, policy_log_prob, policy_network
-    from rlvr_gym.agents.unmasking_train import grpo_update, rollout_group
-    from rlvr_gym.envs.unmasking_env import UnmaskingBatch
-    from rlvr_gym.envs.unmasking_tasks import make_task
+    from rlvr_gym.agents.unmasking.policies import PolicyConfig, policy_log_prob, policy_network
+    from rlvr_gym.agents.unmasking.train import grpo_update, rollout_group
+    from rlvr_gym.envs.unmasking.env import UnmaskingBatch
+    from rlvr_gym.envs.unmasking.tasks import make_task
 
     task = make_task("addition")
     core = UnmaskingBatch(lm, task, 4, gen_length=8)
@@ -168,8 +168,8 @@ def test_grpo_update_raises_the_probability_of_advantaged_actions(lm):
 def test_train_policy_end_to_end_writes_checkpoint_and_metrics(lm, tmp_path):
     import json
 
-    from rlvr_gym.agents.unmasking_policies import load_policy
-    from rlvr_gym.agents.unmasking_train import TrainPolicyConfig, train_policy
+    from rlvr_gym.agents.unmasking.policies import load_policy
+    from rlvr_gym.agents.unmasking.train import TrainPolicyConfig, train_policy
 
     config = TrainPolicyConfig(gen_length=8, block_length=4, steps=2, prompts_per_step=2, group_size=2,
                                eval_items=4, eval_every=1, expert_steering=1, policy={"d_model": 16, "ffn": 32})

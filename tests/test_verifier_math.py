@@ -24,8 +24,9 @@ from rlvr_gym.verifiers.math import (
 
 HERE = Path(__file__).resolve().parent
 ADVERSARIAL = [json.loads(line) for line in (HERE / "data" / "math_adversarial.jsonl").read_text().splitlines() if line]
-# A comparison sympy cannot finish: 9^(9^9) has ~370 million digits.
-PATHOLOGICAL = "9^{9^{9}}"
+# A comparison sympy cannot finish in seconds: a binomial coefficient with a 3-million-digit value. (Power towers
+# such as 9^{9^{9}} are refused before any sympy work: tests/test_verifier_math_guards.py.)
+PATHOLOGICAL = r"\binom{10^{7}}{5 \cdot 10^{6}}"
 
 
 # ---------------------------------------------------------------- the committed adversarial set
@@ -86,7 +87,7 @@ def test_chat_message_completions():
 
 
 @pytest.mark.parametrize("gold,pred,expected", [
-    ("1/2", "0.5", True), (r"\frac{1}{2}", r"\tfrac12", True), ("1000", "1,000", True), ("1000", "1 000", False),
+    ("1/2", "0.5", True), (r"\frac{1}{2}", r"\tfrac12", True), ("1000", "1,000", True), ("1000", "1 000", True),
     ("50", "50%", True), ("0.5", "50%", True), ("50%", "0.5", True), ("50%", "50", True), ("50", "0.5", False),
     ("5", "$5", True), ("5", "5 dollars", True), ("5", "5 cm", True), ("5x", "5", False),
     ("90", r"90^\circ", True), ("90", "90°", True), (r"\text{yes}", "Yes", True),
@@ -260,26 +261,28 @@ def test_gold_solutions_grade_correct_full(math_data):
 # ---------------------------------------------------------------- lenient last-number extraction (opt-in)
 
 
-@pytest.mark.parametrize("response, gold, correct", [
-    ("7 + 5 = 12.", "12", True),
-    ("The sum of 7 and 5 is 12", "12", True),
-    ("First 3, then 4, so 12", "12", True),
-    ("12 then 13", "12", False),                  # only the last number counts: listing gains nothing
-    ("It is 12 or 13.", "12", False),             # hedge
-    ("It is 13 or 12.", "12", False),             # hedge, either order
-    ("It is 13, or maybe 12", "12", False),       # the box rule's connectives: also a hedge
-    ("$13$ \\lor $12$", "12", False),
-    ("12 or 12", "12", True),                     # the same value twice is no hedge
-    ("We get 1,200 apples", "1200", True),
-    ("half: 3/4", "3/4", True),
-    ("-8", "-8", True),
-    ("no numbers here", "12", False),
-    ("\\boxed{3} and later 12", "12", False),     # an explicit answer form still wins
-    ("<think>12</think>", "12", False),           # thinking is never an answer
+# by_default: the grade without last_number. Issue #12 made a reply whose last sentence states one answer count by
+# default ("... is 12", "= 12", "so 12", a bare "-8"); listing numbers without stating one still gains nothing.
+@pytest.mark.parametrize("response, gold, correct, by_default", [
+    ("7 + 5 = 12.", "12", True, True),
+    ("The sum of 7 and 5 is 12", "12", True, True),
+    ("First 3, then 4, so 12", "12", True, True),
+    ("12 then 13", "12", False, False),                  # only the last number counts: listing gains nothing
+    ("It is 12 or 13.", "12", False, False),             # hedge
+    ("It is 13 or 12.", "12", False, False),             # hedge, either order
+    ("It is 13, or maybe 12", "12", False, False),       # the box rule's connectives: also a hedge
+    ("$13$ \\lor $12$", "12", False, False),
+    ("12 or 12", "12", True, True),                      # the same value twice is no hedge
+    ("We get 1,200 apples", "1200", True, True),
+    ("half: 3/4", "3/4", True, True),
+    ("-8", "-8", True, True),
+    ("no numbers here", "12", False, False),
+    ("\\boxed{3} and later 12", "12", False, False),     # an explicit answer form still wins
+    ("<think>12</think>", "12", False, False),           # thinking is never an answer
 ])
-def test_last_number_fallback(response, gold, correct):
+def test_last_number_fallback(response, gold, correct, by_default):
     assert grade(response, gold, last_number=True).correct is correct
-    assert not grade(response, gold).correct or "boxed" in response  # off by default
+    assert grade(response, gold).correct is by_default
 
 
 def test_last_number_marks_form_and_never_format_ok():

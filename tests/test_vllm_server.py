@@ -45,10 +45,10 @@ def model_dir() -> Path:
     reason = vllm_missing_reason()
     if reason:
         pytest.skip(f"vLLM environment absent: {reason}")
-    from rlvr_gym.agents.models import EMBEDDED, is_prepared, model_dir as cached_dir
+    from rlvr_gym.agents.lm.models import EMBEDDED, is_prepared, model_dir as cached_dir
 
     if not is_prepared(EMBEDDED):
-        pytest.skip("the embedded model is not prepared: python -m rlvr_gym.agents.models prepare smollm2-135m")
+        pytest.skip("the embedded model is not prepared: python -m rlvr_gym.agents.lm.models prepare smollm2-135m")
     return cached_dir(EMBEDDED)
 
 

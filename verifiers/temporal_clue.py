@@ -68,7 +68,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from rlvr_gym.verifiers.text import normalize_text, prompt_ends_in_thinking, split_thinking, strip_markdown
+from rlvr_gym.verifiers.text import (completion_text, normalize_text, prompt_ends_in_thinking, split_thinking,
+                                     strip_markdown)
 
 __all__ = ["Grade", "MODES", "MAX_ANSWER_CHARS", "extract_answers", "grade", "reward_function", "parse_time",
            "answer_key"]
@@ -508,28 +509,6 @@ def grade(response: str, solution: Mapping[str, str], *, candidates: Mapping[str
 # --------------------------------------------------------------------------------------------------
 # TRL reward function
 
-def _completion_text(completion: Any) -> str | None:
-    """The text of a completion: a str, or the last assistant message of a chat list (content may be a
-    str or a list of {"type": "text", "text": ...} parts). None for anything else."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, Mapping):
-        completion = [completion]
-    if not isinstance(completion, (list, tuple)):
-        return None
-    for message in reversed(completion):
-        if not isinstance(message, Mapping) or message.get("role", "assistant") != "assistant":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, (list, tuple)):
-            parts = [p.get("text") if isinstance(p, Mapping) else p for p in content]
-            return "".join(p for p in parts if isinstance(p, str))
-        return None
-    return None
-
-
 def _as_mapping(value: Any, what: str, i: int, allow_none: bool = False) -> Mapping | None:
     if value is None and allow_none:
         return None
@@ -588,7 +567,7 @@ def reward_function(completions: Sequence[Any], solution: Sequence[Any], *,
         starts = [bool(s) for s in _per_sample(starts_in_thinking, "starts_in_thinking", n)]
     rewards: list[float] = []
     for completion, sol, cand, start in zip(completions, solutions, cands, starts):
-        text = _completion_text(completion)
+        text = completion_text(completion)
         if text is None:
             rewards.append(0.0)
             continue

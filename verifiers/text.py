@@ -4,6 +4,12 @@ Everything here is generic (no Temporal Clue or math knowledge) and runs in line
 either anchored with bounded repetition or scans without nested quantifiers, so a 1 MB adversarial
 string costs milliseconds, not minutes.
 
+Completions
+-----------
+`completion_text` is the one place where a completion becomes text, for every verifier and trainer: a str is
+itself; a chat completion (a list of messages, or one message dict) is the content of its LAST assistant message
+(a str, or content parts ``[{"type": "text", "text": ...}]`` joined); anything else is None (no answer).
+
 Thinking blocks
 ---------------
 `split_thinking` decides which part of a model response is its *answer* and which is *thinking*:
@@ -26,7 +32,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 __all__ = [
     "ThinkSplit",
@@ -38,6 +44,7 @@ __all__ = [
     "strip_trailing_punctuation",
     "normalize_text",
     "prompt_ends_in_thinking",
+    "completion_text",
 ]
 
 DEFAULT_THINK_TAGS: tuple[str, ...] = ("think", "thinking")
@@ -230,3 +237,25 @@ def normalize_text(text: str, *, casefold: bool = True, markdown: bool = True,
             text = text[len(prefix):].lstrip()
             break
     return text
+
+
+def completion_text(completion: Any) -> str | None:
+    """The text of a completion (rules in the module docstring): a str, the last assistant message's content of a
+    chat completion, or None when there is no text."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Mapping):
+        completion = [completion]
+    if not isinstance(completion, (list, tuple)):
+        return None
+    for message in reversed(completion):
+        if not isinstance(message, Mapping) or message.get("role", "assistant") != "assistant":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, (list, tuple)):
+            parts = [p.get("text") if isinstance(p, Mapping) else p for p in content]
+            return "".join(p for p in parts if isinstance(p, str))
+        return None
+    return None

@@ -107,7 +107,7 @@ def vllm_model_dir(model: str | os.PathLike) -> str:
     """What to give vLLM's ``--model``: our aliases (smollm2-135m, tiny-random) and local paths become a checked
     local directory (the aliases are prepared on first use); any other name goes to vLLM as it is (a hub name it
     resolves itself)."""
-    from rlvr_gym.agents.models import ALIASES, resolve_model
+    from rlvr_gym.agents.lm.models import ALIASES, resolve_model
 
     name = str(model).strip()
     if name in ALIASES or name.startswith((".", "/", "~")) or Path(name).expanduser().exists():

@@ -1,29 +1,8 @@
-"""MathEnv: one math problem per episode; the agent answers once and gets 1.0 for a correct final answer.
+"""MathEnv: one math problem per episode, answered in one step (see the class docstring).
 
-Sources (``source=``):
-- ``"procedural"`` (default): the built-in generator (``procedural.py``), ``level=k`` or ``levels=[...]``
-  (default 1..10; the warm-up level 0 on request); item i of the sequence ``seed`` is the same everywhere.
-  ``split="train"|"test"`` keeps to one of two disjoint sets of question texts (20% test, by a hash of the
-  text): train on one and evaluate on the other and no held-out question was trained on.
-- a dataset: a ``.jsonl`` / ``.json`` / ``.parquet`` path, ``"hf:<name>"`` / ``"<owner>/<name>"`` (Hugging Face,
-  with ``split=``, ``config=``), or a list of records; column conventions in ``datasets.py``, explicit
-  ``question_field=`` / ``answer_field=`` / ``difficulty_field=`` for anything else; ``limit=`` keeps the
-  first n records.
-- ``"reasoning_gym:<task>"``: a reasoning-gym task (optional package, ``pip install reasoning-gym``), ``size=``
-  items generated with ``seed``, task options in ``rg_config=``; graded by reasoning-gym's own
-  ``score_answer`` (credit only for a full score of 1.0) or by this project's math equivalence.
-
-Episode: ``reset(seed=None, options=None)`` draws an item with ``self.np_random`` (``options={"index": i}``
-selects item i instead) and returns ``(prompt, info)``: the problem plus the answer-format instruction.
-``step(response)`` grades the response with ``rlvr_gym.verifiers.math`` and ends the episode
-(terminated=True); ``last_number=True`` lets a response without an answer form be graded by its last number
-(lenient, for small models that do not box their answers; off by default). Reward = 1.0 if correct else 0.0, plus ``format_reward * format_ok`` when
-``format_reward`` > 0 (so with format_reward=w the reward lies in {0, w, 1, 1+w}; ``info["correct"]`` is
-always the plain correctness). Bad actions (None, bytes, numbers) get reward 0 with a reason in info.
-
-reset info: problem_id, index, difficulty, level (procedural) or None, topic, source, answer (the gold
-answer: for oracle agents and logging; do not show it to a policy), solution (a worked solution or None).
-step info: extracted, gold, correct, reason, format_ok, difficulty, problem_id.
+    env = gymnasium.make("Math-v0", levels=[1, 2, 3])   # or source="path/to/gsm8k.jsonl", "hf:openai/gsm8k", ...
+    problem, info = env.reset(seed=0)
+    _, reward, terminated, truncated, info = env.step("... so the answer is \\boxed{42}")
 """
 
 from __future__ import annotations
@@ -32,11 +11,11 @@ import os
 import string
 from typing import Any, Sequence
 
-import gymnasium as gym
 from gymnasium import spaces
 
 from rlvr_gym.envs.math.datasets import MathItem, load_items
 from rlvr_gym.envs.math.procedural import LEVEL_NAMES, SPLITS, generate_problem, resolve_levels
+from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action
 
 __all__ = ["MathEnv", "DEFAULT_INSTRUCTION", "build_prompt"]
 
@@ -54,8 +33,55 @@ def build_prompt(question: str, instruction: str | None = DEFAULT_INSTRUCTION) -
     return f"{question}\n\n{instruction}" if instruction else question
 
 
-class MathEnv(gym.Env):
-    """A single-step text environment over math problems (see the module docstring)."""
+class MathEnv(TextEnv):
+    """One math problem per episode with a verifiable final answer.
+
+    ## Description
+    Sources (``source=``):
+    - ``"procedural"`` (default): the built-in generator (procedural.py), ``level=k`` or ``levels=[...]`` (default
+      1..10; the warm-up level 0 on request); item i of the sequence ``seed`` is the same everywhere.
+      ``split="train"|"test"`` keeps to one of two disjoint sets of question texts (20% test, by a hash of the
+      text): train on one and evaluate on the other and no held-out question was trained on.
+    - a dataset: a ``.jsonl`` / ``.json`` / ``.parquet`` path, ``"hf:<name>"`` / ``"<owner>/<name>"`` (Hugging
+      Face, with ``split=``, ``config=``), or a list of records; column conventions in datasets.py, explicit
+      ``question_field=`` / ``answer_field=`` / ``difficulty_field=`` for anything else; ``limit=`` keeps the first
+      n records.
+    - ``"reasoning_gym:<task>"``: a reasoning-gym task (optional package), ``size=`` items generated with
+      ``seed``, task options in ``rg_config=``.
+
+    ## Action Space
+    ``Text(max_length=65536, charset=string.printable)``: the worked answer. A non-str action (None, bytes,
+    numbers) is not graded: reward 0, ``info["error"]`` and ``info["reason"]`` say why.
+
+    ## Observation Space
+    ``Text``: the problem, a blank line, the answer-format instruction (``instruction=``; asks for \\boxed{}); ""
+    after the step. The charset and length are those of the source's questions.
+
+    ## Rewards
+    ``grade_text``: 1.0 if the final answer equals the gold answer (verifiers.math.grade: last \\boxed{},
+    <answer>, ####, answer phrases; hedges get nothing; math-verify equivalence with a timeout), else 0.0, plus
+    ``format_reward * format_ok`` when ``format_reward`` > 0 (so with format_reward=w the reward lies in {0, w, 1,
+    1+w}; ``info["correct"]`` is always the plain correctness). ``last_number=True`` grades a reply with no answer
+    form by its last number (lenient, for small models that do not box answers; off by default). A reasoning-gym
+    source also accepts what the task's own ``score_answer`` gives full marks. Reward columns: ``answer`` (the
+    gold) and ``item`` (the item index), from ``reward_columns(reset info)``.
+
+    ## Starting State
+    ``reset(seed=s)`` draws the item index from ``self.np_random``; ``options={"index": i}`` selects item i.
+
+    ## Episode End
+    After one step: terminated=True, truncated=False.
+
+    ## Information
+    reset: problem_id, index, difficulty, level (procedural, else None), level_name (procedural), topic, source,
+    answer (the gold: for oracles, trainers and logging; do not show it to a policy), solution (a worked solution
+    or None). step: extracted, gold, correct, reason, format_ok, difficulty, problem_id, and error for a non-text
+    action.
+
+    ## Version History
+    - v0: the initial version; the reward goes through ``grade_text`` (one path for step, trainers and exports;
+      the trainer now also applies the reasoning-gym scorer, as step always did).
+    """
 
     metadata = {"render_modes": ["ansi"]}
 
@@ -119,6 +145,7 @@ class MathEnv(gym.Env):
         self.observation_space = spaces.Text(max_length=max_len, min_length=0, charset=charset)
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=BASE_CHARSET)
         self._current: dict | None = None
+        self._columns: dict[str, str] = {}
         self._prompt = ""
         self._done = True
 
@@ -181,6 +208,7 @@ class MathEnv(gym.Env):
             index = int(self.np_random.integers(0, len(self)))
         self._current = self.item(index)
         self._current["index"] = index
+        self._columns = {"answer": str(self._current["answer"]), "item": str(index)}
         self._prompt = build_prompt(self._current["question"], self.instruction)
         self._done = False
         cur = self._current
@@ -197,36 +225,48 @@ class MathEnv(gym.Env):
             raise RuntimeError("the episode is over (one answer per episode); call reset()")
         self._done = True
         cur = self._current
-        info = self._grade(action)
+        text, error = as_text_action(action, decode_bytes=False)
+        if error is not None:
+            info = {"extracted": None, "gold": cur["answer"], "correct": False, "format_ok": False,
+                    "reason": error, "error": error}
+            reward = 0.0
+        else:
+            graded = self.grade_text(text, **self._columns)
+            info, reward = dict(graded.info), graded.reward
         info.update(difficulty=cur["difficulty"], problem_id=cur["id"])
-        reward = float(info["correct"]) + (self.format_reward * info["format_ok"] if self.format_reward else 0.0)
         return "", reward, True, False, info
 
-    def grade_text(self, text: str, gold: str):
-        """The verifier's MathGrade of `text` against `gold` under this env's grading options (timeout, thinking,
-        last_number, format_reward). Trainers grade their rows through this, so they match ``step``."""
+    # ------------------------------------------------------------------------------------------ reward
+
+    reward_column_names = ("answer", "item")
+
+    def reward_columns(self, info: dict) -> dict[str, str]:
+        """{"answer": the gold answer, "item": the item index} of a reset info (the item finds a reasoning-gym
+        entry for its own scorer)."""
+        return {"answer": str(info["answer"]), "item": str(info["index"])}
+
+    def grade_text(self, text: str, answer: str, item: str = "") -> Graded:
+        """The reward of `text` against the gold `answer` under this env's grading options (timeout, thinking,
+        last_number, format_reward): 1.0 if correct else 0.0, plus ``format_reward * format_ok``. For a
+        reasoning-gym source, a wrong verdict is overturned by the task's own ``score_answer`` of the extracted
+        answer when it gives full marks (``item`` names the entry)."""
         from rlvr_gym.verifiers.math import grade
 
-        return grade(text, gold, timeout=self.timeout, format_weight=self.format_reward,
-                     starts_in_thinking=self.starts_in_thinking, last_number=self.last_number)
-
-    def _grade(self, action: Any) -> dict:
-        gold = self._current["answer"]
-        if not isinstance(action, str):
-            kind = "None" if action is None else type(action).__name__
-            return {"extracted": None, "gold": gold, "correct": False, "format_ok": False,
-                    "reason": f"invalid action: expected a str, got {kind}"}
-        g = self.grade_text(action, gold)
-        info = {"extracted": g.extracted, "gold": gold, "correct": g.correct, "format_ok": g.format_ok, "reason": g.reason}
-        if self._rg is not None and not g.correct and g.extracted is not None:
+        g = grade(text, answer, timeout=self.timeout, format_weight=self.format_reward,
+                  starts_in_thinking=self.starts_in_thinking, last_number=self.last_number)
+        info = {"extracted": g.extracted, "gold": answer, "correct": g.correct, "format_ok": g.format_ok,
+                "reason": g.reason}
+        if self._rg is not None and not g.correct and g.extracted is not None and str(item).isdigit():
             dataset, entries = self._rg
+            index = int(item)
             try:
-                score = float(dataset.score_answer(g.extracted, entries[self._current["index"]]))
+                score = float(dataset.score_answer(g.extracted, entries[index])) if index < len(entries) else 0.0
             except Exception:  # noqa: BLE001 - a task's scorer failing on odd text is a wrong answer
                 score = 0.0
             if score >= 1.0:                  # full score only: no partial credit for hedges
                 info.update(correct=True, reason="correct (reasoning-gym score_answer)")
-        return info
+        reward = float(info["correct"]) + (self.format_reward * info["format_ok"] if self.format_reward else 0.0)
+        return Graded(reward, info)
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":

@@ -1,34 +1,8 @@
-"""TemporalClueEnv: one Temporal Clue mystery per episode, answered in one step.
+"""TemporalClueEnv: one Temporal Clue mystery per episode, answered in one step (see the class docstring).
 
     env = gymnasium.make("TemporalClue-v0", players=3)        # or TemporalClue-Easy-v0 ... -Expert-v0
     prompt, info = env.reset(seed=0)                          # info["candidates"], info["puzzle"], ...
     _, reward, terminated, truncated, info = env.step("A. Mrs. White\\nB. Rope\\n...")
-
-Where puzzles come from (constructor):
-- generated: ``preset`` (easy|medium|hard|expert), ``players`` (1-6, the original's size distribution) or
-  ``config`` (dict or TemporalClueConfig); TemporalClue-v0 plays "medium" when none is given.
-- a file: ``puzzles=PATH``, either our JSONL (one Puzzle.to_dict() per line) or the original release's
-  records ``{num_clues, prompt, solution}`` (a JSON list or JSONL), detected per record. When a file is
-  given it decides the puzzles and preset/players/config are ignored.
-
-Seeding (Gymnasium semantics): ``reset(seed=s)`` seeds ``self.np_random`` and every random choice is drawn
-from it, so the same seed gives the same puzzle in any process (GRPO groups can share an instance).
-Generated: the puzzle seed is drawn from np_random; a file: the puzzle index is drawn from np_random.
-``options={"index": i}`` picks puzzle i of the file, or item i of the seeded generated sequence,
-``generate_puzzle(config, puzzle_seed(seed, i))`` with seed = the reset seed (else ``base_seed``): the
-same puzzle that ``rlvr generate -n N --seed seed`` writes on line i. ``options={"puzzle": p}`` plays
-a given Puzzle (or Puzzle dict).
-
-Actions: the response text. ``bytes`` are decoded as UTF-8 (invalid bytes replaced). Anything else
-(None, numbers, lists) and a response longer than ``max_response_chars`` are not graded: reward 0, the
-episode ends as usual and ``info["error"]`` says why (as the Math env does; truncating a long response
-could silently change which answer line counts, since the grader reads the last one).
-``action_space.sample()`` is valid input.
-
-Reward: the fraction of lettered questions answered correctly (verifiers.temporal_clue.grade, mode
-``grading``: "strict" or "legacy" = the original grader). Every episode ends after one step
-(terminated=True, truncated=False); the step's observation is "". The env ends its own episodes, so
-the ids are registered without max_episode_steps (a TimeLimit of 1 would also report truncated=True).
 """
 
 from __future__ import annotations
@@ -40,9 +14,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
+
+from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action
 
 
 def _char_range(first: int, last: int) -> str:
@@ -131,14 +106,51 @@ def _read_records(path: Path) -> list:
     return records
 
 
-class TemporalClueEnv(gym.Env[str, str]):
-    """A Temporal Clue mystery as a one-step text environment (see the module docstring).
+class TemporalClueEnv(TextEnv):
+    """A Temporal Clue mystery (who, with what, where, when and why) as a one-step text environment.
 
-    reset() -> (prompt, info) with info keys: puzzle_id, difficulty, questions (list of
-    {letter, text, answer_type}), letters, candidates (letter -> admissible answers), puzzle (the Puzzle),
-    index (file or sequence index, or None), puzzle_seed (generated puzzles, else None).
-    step(response) -> ("", reward, True, False, info) with info keys: solution, correct, extracted,
-    reasons, format_ok, puzzle_id, difficulty, letters, and error (only when the response was not graded).
+    ## Description
+    Mr. Boddy was murdered at Tudor Mansion. The prompt gives the suspects, weapons, rooms on a board, times and
+    motives, the rules of the night, numbered clues (a subset-minimal set whose world CP-SAT proves unique) and
+    lettered questions; the agent answers with an answer sheet, one ``LETTER. ANSWER`` line per question.
+
+    Where puzzles come from (arguments): generated from ``preset`` (easy | medium | hard | expert), ``players``
+    (1-6, the original's size distribution) or ``config`` (a dict or TemporalClueConfig); TemporalClue-v0 plays
+    "medium" when none is given. Or ``puzzles=PATH``: our JSONL (one Puzzle dict per line) or the original
+    release's records ``{num_clues, prompt, solution}``; a file decides the puzzles and preset/players/config are
+    ignored.
+
+    ## Action Space
+    ``Text(max_length=max_response_chars, charset=CHARSET)``: the response. ``bytes`` are decoded as UTF-8 (invalid
+    bytes replaced). Anything else (None, numbers, lists) and a response longer than ``max_response_chars`` are not
+    graded: reward 0 and ``info["error"]`` says why (truncating could change which answer line counts).
+
+    ## Observation Space
+    ``Text(max_length=1_000_000, charset=CHARSET)``: the prompt at reset; "" after the step.
+
+    ## Rewards
+    ``grade_text``: the fraction of lettered questions answered correctly (verifiers.temporal_clue.grade in mode
+    ``grading``: "strict", or "legacy" = the original's regex grader). Reward columns: ``solution`` and
+    ``candidates`` (JSON text), from ``reward_columns(reset info)``.
+
+    ## Starting State
+    ``reset(seed=s)`` seeds ``self.np_random`` and every random choice is drawn from it: the same seed gives the
+    same puzzle in any process. ``options={"index": i}`` picks puzzle i of the file, or item i of the generated
+    sequence with seed = the reset seed (else ``base_seed``), the puzzle ``rlvr generate -n N --seed s`` writes
+    on line i; ``options={"puzzle": p}`` plays a given Puzzle (or Puzzle dict).
+
+    ## Episode End
+    After one step: terminated=True, truncated=False. The ids are registered without max_episode_steps (a
+    TimeLimit of 1 would also report truncated=True).
+
+    ## Information
+    reset: puzzle_id, difficulty, questions (list of {letter, text, answer_type}), letters, candidates (letter ->
+    admissible answers), puzzle (the Puzzle: for oracles and trainers, not for a policy), index (file or sequence
+    index, or None), puzzle_seed (generated puzzles, else None). step: puzzle_id, difficulty, letters, solution,
+    correct, extracted, reasons, format_ok, and error (only when the response was not graded).
+
+    ## Version History
+    - v0: the initial version; the reward goes through ``grade_text`` (one path for step, trainers and exports).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -188,6 +200,7 @@ class TemporalClueEnv(gym.Env[str, str]):
         self._done = False
         self._last_response: str | None = None
         self._last_info: dict | None = None
+        self._columns: dict[str, str] = {}
 
     # ---------------------------------------------------------------- puzzles
     @property
@@ -229,7 +242,7 @@ class TemporalClueEnv(gym.Env[str, str]):
             puzzle = self.puzzle_file[index]
         else:
             if options.get("index") is not None:
-                from rlvr_gym.envs.temporal_clue.generator import puzzle_seed as sequence_seed
+                from rlvr_gym.envs.temporal_clue.generator import puzzle_seed as sequence_seed, sequence_id
 
                 index = _check_index(options["index"], None)
                 start = self.base_seed if seed is None else seed
@@ -255,6 +268,7 @@ class TemporalClueEnv(gym.Env[str, str]):
             "index": index,
             "puzzle_seed": puzzle_seed,
         }
+        self._columns = self.reward_columns(info)
         return puzzle.prompt, info
 
     def step(self, action: str):
@@ -262,39 +276,43 @@ class TemporalClueEnv(gym.Env[str, str]):
             raise ResetNeeded("call reset() before step(): there is no puzzle to answer yet")
         if self._done:
             raise ResetNeeded("this episode is over (one answer per puzzle): call reset() for the next puzzle")
-        response, reason = _as_text(action)
+        response, reason = as_text_action(action)
         puzzle = self._puzzle
-        solution = dict(puzzle.solution)
-        letters = [q.letter for q in puzzle.questions]
-        info: dict[str, Any] = {"puzzle_id": puzzle.id, "difficulty": puzzle.difficulty, "letters": letters}
-        if reason is None and len(response) > self.max_response_chars:
-            reason = f"response too long: {len(response)} characters > max_response_chars={self.max_response_chars}"
+        info: dict[str, Any] = {"puzzle_id": puzzle.id, "difficulty": puzzle.difficulty,
+                                "letters": [q.letter for q in puzzle.questions]}
         if reason is not None:
-            reward = 0.0
-            info.update(
-                solution=solution,
-                correct={letter: False for letter in letters},
-                extracted={letter: None for letter in letters},
-                reasons={letter: reason for letter in letters},
-                format_ok=False,
-                error=reason,
-            )
+            reward, graded = 0.0, _ungraded(dict(puzzle.solution), reason)
         else:
-            from rlvr_gym.verifiers.temporal_clue import grade
-
-            result = grade(response, solution, candidates=puzzle.candidates(), mode=self.grading)
-            reward = float(result.reward)
-            info.update(
-                solution=solution,
-                correct=dict(result.correct),
-                extracted=dict(result.extracted),
-                reasons=dict(result.reasons),
-                format_ok=bool(result.format_ok),
-            )
+            result = self.grade_text(response, **self._columns)
+            reward, graded = result.reward, result.info
+        info.update(graded)
         self._done = True
         self._last_response = response
         self._last_info = info
         return "", reward, True, False, info
+
+    # ---------------------------------------------------------------- reward
+    reward_column_names = ("solution", "candidates")
+
+    def reward_columns(self, info: dict) -> dict[str, str]:
+        """{"solution": letter -> answer, "candidates": letter -> admissible answers}, as JSON text."""
+        return {"solution": json.dumps(dict(info["puzzle"].solution), ensure_ascii=False),
+                "candidates": json.dumps(info["candidates"], ensure_ascii=False)}
+
+    def grade_text(self, text: str, solution: str, candidates: str = "") -> Graded:
+        """The fraction of lettered questions `text` answers correctly (verifiers.temporal_clue.grade in mode
+        ``grading``). A response longer than ``max_response_chars`` is not graded (reward 0, info["error"])."""
+        sol = json.loads(solution) if isinstance(solution, str) else dict(solution)
+        if len(text) > self.max_response_chars:
+            reason = f"response too long: {len(text)} characters > max_response_chars={self.max_response_chars}"
+            return Graded(0.0, _ungraded(sol, reason))
+        from rlvr_gym.verifiers.temporal_clue import grade
+
+        cands = (json.loads(candidates) if candidates else None) if isinstance(candidates, str) else candidates
+        result = grade(text, sol, candidates=cands, mode=self.grading)
+        return Graded(float(result.reward), {"solution": sol, "correct": dict(result.correct),
+                                             "extracted": dict(result.extracted), "reasons": dict(result.reasons),
+                                             "format_ok": bool(result.format_ok)})
 
     def render(self):
         if self.render_mode != "ansi" or self._puzzle is None:
@@ -311,18 +329,11 @@ class TemporalClueEnv(gym.Env[str, str]):
         return text
 
 
-def sequence_id(config, seed: int, index: int) -> str:
-    """Id of item ``index`` of the sequence ``seed`` (the same as generator.generate_puzzles gives)."""
-    return f"tc-{config.name}-s{seed}-i{index}"
-
-
-def _as_text(action: Any) -> tuple[str, str | None]:
-    """(response text, None) or ("", why the action is not a response)."""
-    if isinstance(action, str):
-        return action, None
-    if isinstance(action, (bytes, bytearray)):
-        return bytes(action).decode("utf-8", errors="replace"), None
-    return "", f"not a response: the action must be text (str or UTF-8 bytes), got {type(action).__name__}"
+def _ungraded(solution: dict, reason: str) -> dict:
+    """The step info of a response that was not graded (not text, or too long)."""
+    return {"solution": solution, "correct": {letter: False for letter in solution},
+            "extracted": {letter: None for letter in solution}, "reasons": {letter: reason for letter in solution},
+            "format_ok": False, "error": reason}
 
 
 def _check_index(index: Any, size: int | None) -> int:

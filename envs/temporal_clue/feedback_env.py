@@ -1,30 +1,21 @@
-"""TemporalClue-Feedback-v0: a Temporal Clue mystery answered in up to K attempts, with feedback after each.
+"""TemporalClue-Feedback-v0: a Temporal Clue mystery answered in up to K attempts, with feedback after each
+(see the class docstring).
 
     env = gymnasium.make("TemporalClue-Feedback-v0", max_attempts=3, discount=0.7)    # easy puzzles by default
     prompt, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step("A. Mrs. White\\nB. Rope\\n...")
     # not all right and attempts left: terminated=False, reward 0, info["feedback"] = "3 of 8 answers are right ..."
-
-After each answer sheet the agent is told HOW MANY answers are right, never which. The episode ends when every
-answer is right or after ``max_attempts`` sheets; the final step's reward is ``discount ** (attempt - 1)`` times the
-fraction of answers right on the last sheet (earlier steps give 0), so solving it at the first attempt pays most.
-
-Observations are self-contained text (the puzzle, the agent's previous sheets with their scores, the request
-for a new sheet), so a stateless agent and the `rlvr eval` harness can play it; a chat agent uses
-``info["feedback"]`` (the feedback message alone) as the next user turn instead, as the GRPO rollout does
-(agents/trainer.py ``make_feedback_rollout``). Grading: verifiers.temporal_clue.grade (strict by default).
-Puzzles come from TemporalClueEnv (``preset``, ``players``, ``config``, ``puzzles`` kwargs pass through).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from rlvr_gym.envs.temporal_clue.env import CHARSET, MAX_PROMPT_CHARS, TemporalClueEnv, _as_text
+from rlvr_gym.envs.temporal_clue.env import CHARSET, MAX_PROMPT_CHARS, TemporalClueEnv
+from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action
 
 __all__ = ["TemporalClueFeedbackEnv", "feedback_message", "attempts_note"]
 
@@ -42,13 +33,41 @@ def feedback_message(right: int, total: int, remaining: int) -> str:
             "Write a corrected answer sheet.")
 
 
-class TemporalClueFeedbackEnv(gym.Env[str, str]):
-    """A multi-turn Temporal Clue episode (see the module docstring).
+class TemporalClueFeedbackEnv(TextEnv):
+    """A Temporal Clue mystery answered in up to ``max_attempts`` answer sheets, told after each how many are right.
 
-    reset info: as TemporalClueEnv's plus max_attempts. step info: attempt, right, total, correct (letter ->
-    bool, for logging; the agent's text observation only says how many), feedback, solution, format_ok, and
-    error when the action was not text.
+    ## Description
+    The puzzle of TemporalClueEnv (``preset``, ``players``, ``config``, ``puzzles``, ``grading`` pass through;
+    easy by default) with a note on the attempts. After each sheet the agent learns HOW MANY answers are right,
+    never which. A multi-turn text env (``multi_turn = True``): trainers roll it out by stepping it
+    (agents/grpo/multi_turn.py) with ``info["feedback"]`` as the next user turn.
+
+    ## Action Space
+    ``Text``: an answer sheet, as TemporalClueEnv's. Non-text actions count as a sheet with nothing right.
+
+    ## Observation Space
+    ``Text``: self-contained, so a stateless agent and the evaluation harness can play: the puzzle, the previous
+    sheets with their scores, and the request for the next sheet; "" at the end.
+
+    ## Rewards
+    The final step's reward is ``episode_reward`` = ``discount ** (attempt - 1)`` times the fraction right on the
+    last sheet (earlier steps give 0): solving it at the first attempt pays most. ``grade_text`` grades one sheet
+    alone (TemporalClueEnv's grade: the reward of a sheet given at the first attempt).
+
+    ## Episode End
+    Terminated when every answer is right or after ``max_attempts`` sheets; never truncated.
+
+    ## Information
+    reset: TemporalClueEnv's plus max_attempts. step: puzzle_id, difficulty, solution, total, attempt, right,
+    correct (letter -> bool, for logging; the observation only says how many), extracted, format_ok, feedback
+    (the message alone, for chat agents), and error when the action was not graded.
+
+    ## Version History
+    - v0: the initial version; rewards through ``grade_text`` and ``episode_reward``.
     """
+
+    multi_turn = True
+    inner_env_classes = (TemporalClueEnv,)   # options it passes on (envs/registration.py env_options)
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
@@ -72,6 +91,7 @@ class TemporalClueFeedbackEnv(gym.Env[str, str]):
         self._puzzle = None
         self._prompt = ""
         self._history: list[tuple[str, int]] = []
+        self._columns: dict[str, str] = {}
         self._done = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -81,6 +101,7 @@ class TemporalClueFeedbackEnv(gym.Env[str, str]):
         self._prompt = f"{prompt}\n\n{attempts_note(self.max_attempts)}"
         self._history = []
         self._done = False
+        self._columns = self.inner.reward_columns(info)
         info = dict(info, max_attempts=self.max_attempts)
         return self._prompt, info
 
@@ -99,33 +120,46 @@ class TemporalClueFeedbackEnv(gym.Env[str, str]):
             raise ResetNeeded("call reset() before step()")
         if self._done:
             raise ResetNeeded("this episode is over: call reset() for the next puzzle")
-        from rlvr_gym.verifiers.temporal_clue import grade
-
-        response, error = _as_text(action)
+        response, error = as_text_action(action)
         solution = dict(self._puzzle.solution)
         total = len(solution)
         info: dict[str, Any] = {"puzzle_id": self._puzzle.id, "difficulty": self._puzzle.difficulty,
                                 "solution": solution, "total": total}
-        if error is None and len(response) > self.inner.max_response_chars:
-            error = f"response too long: {len(response)} characters"
+        if error is None:
+            graded = self.grade_text(response, **self._columns).info
+            error = graded.get("error")
         if error is not None:
             correct = {letter: False for letter in solution}
             info.update(error=error, format_ok=False)
         else:
-            result = grade(response, solution, candidates=self._puzzle.candidates(), mode=self.grading)
-            correct = dict(result.correct)
-            info.update(format_ok=bool(result.format_ok), extracted=dict(result.extracted))
+            correct = graded["correct"]
+            info.update(format_ok=graded["format_ok"], extracted=graded["extracted"])
         right = sum(correct.values())
         self._history.append((response, right))
         attempt = len(self._history)
         info.update(attempt=attempt, right=right, correct=correct)
         if right == total or attempt >= self.max_attempts:
             self._done = True
-            reward = self.discount ** (attempt - 1) * right / total
             info["feedback"] = f"{right} of {total} answers are right."
-            return "", float(reward), True, False, info
+            return "", self.episode_reward(right, total, attempt), True, False, info
         info["feedback"] = feedback_message(right, total, self.max_attempts - attempt)
         return self._observation(), 0.0, False, False, info
+
+    # ---------------------------------------------------------------- reward
+    reward_column_names = TemporalClueEnv.reward_column_names
+
+    def reward_columns(self, info: dict) -> dict[str, str]:
+        """As TemporalClueEnv's: the solution and admissible answers, as JSON text."""
+        return self.inner.reward_columns(info)
+
+    def grade_text(self, text: str, solution: str, candidates: str = "") -> Graded:
+        """One answer sheet graded alone (TemporalClueEnv.grade_text): the reward of a sheet right at the first
+        attempt. The episode's reward comes from stepping (``episode_reward``)."""
+        return self.inner.grade_text(text, solution, candidates)
+
+    def episode_reward(self, right: int, total: int, attempt: int) -> float:
+        """The final step's reward: ``discount ** (attempt - 1)`` times the fraction right on the last sheet."""
+        return float(self.discount ** (attempt - 1) * right / total)
 
     def render(self):
         if self.render_mode != "ansi" or self._puzzle is None:

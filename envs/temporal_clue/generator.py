@@ -3,7 +3,7 @@ the whole world, ask about what the clues leave unsaid.
 
     generate_puzzle(config, seed) -> Puzzle      # deterministic in (config, seed), any process
     puzzle_seed(seed, i) -> int                  # item i of a seeded sequence, addressable directly
-    generate_puzzles(config, n, seed) -> list[Puzzle]
+    iter_puzzles(config, n, seed, workers) -> (i, Puzzle) in index order; generate_puzzles -> list[Puzzle]
 
 Minimisation. Candidates are ordered by removal bias + a random draw (lower is removed first, as the
 original). The result is exactly what greedy deletion in that order gives (drop a clue when the rest still
@@ -37,7 +37,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import replace
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ortools.sat.python import cp_model
 
@@ -53,8 +53,8 @@ from rlvr_gym.envs.temporal_clue.render import ANSWER_TYPE, LETTERS, clue_text, 
 from rlvr_gym.envs.temporal_clue.world import NoMurder, make_setting, ordered_pieces, simulate_world
 from rlvr_gym.envs.seeding import item_seed
 
-__all__ = ["generate_puzzle", "generate_puzzles", "puzzle_seed", "candidate_clues", "minimize_clues",
-           "removal_bias", "make_questions"]
+__all__ = ["generate_puzzle", "generate_puzzles", "iter_puzzles", "sequence_id", "puzzle_seed", "candidate_clues",
+           "minimize_clues", "removal_bias", "make_questions"]
 
 WORLD_TRIES = 5  # fresh nights (or settings, after NIGHT_TRIES nights without a murder) to try
 
@@ -313,7 +313,7 @@ def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stat
     def probe(m: int):
         """Check a[:m] + K. Returns (True, new lower bound) or (False, the core's candidate indices)."""
         assumptions = lits[:m] + kept_lits + [differs]
-        status, solver = model._run(assumptions)
+        status, solver = model.run(assumptions)
         if status == cp_model.INFEASIBLE:
             stats["unsat"] += 1
             core = set(solver.sufficient_assumptions_for_infeasibility())
@@ -324,7 +324,7 @@ def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stat
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             raise TimeoutError(f"CP-SAT gave no answer (status {solver.status_name(status)})")
         stats["sat"] += 1
-        alt = model._extract(solver)
+        alt = model.extract_world(solver)
         mask = false_mask(alt)
         cexs.append([mask, alt, True])
         return True, ((mask & -mask).bit_length() if mask else n + 1)
@@ -560,28 +560,58 @@ def generate_puzzle(config: TemporalClueConfig, seed: int, id: str | None = None
                   meta=meta)
 
 
-def generate_puzzles(config: TemporalClueConfig, n: int, seed: int, workers: int = 1,
-                     progress: Callable[[int, int], None] | None = None) -> list[Puzzle]:
-    """Items 0..n-1 of the sequence `seed` (item i uses puzzle_seed(seed, i)); workers > 1 uses processes,
-    with the same output."""
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    jobs = [(config, puzzle_seed(seed, i), f"tc-{config.name}-s{seed}-i{i}") for i in range(n)]
-    out: list[Puzzle] = []
+def sequence_id(config: TemporalClueConfig, seed: int, index: int) -> str:
+    """The id of item ``index`` of the sequence ``seed``."""
+    return f"tc-{config.name}-s{seed}-i{index}"
+
+
+def iter_puzzles(config: TemporalClueConfig, n: int, seed: int, workers: int = 1) -> Iterator[tuple[int, Puzzle]]:
+    """``(i, puzzle)`` for items 0..n-1 of the sequence `seed`, in index order (item i is
+    ``generate_puzzle(config, puzzle_seed(seed, i), sequence_id(config, seed, i))``), so the output is the same for
+    any number of worker processes. With workers > 1 a bounded window of items is in flight; finished ones wait in
+    a buffer until every earlier item is out."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    jobs = ((config, puzzle_seed(seed, i), sequence_id(config, seed, i)) for i in range(n))
     if workers == 1 or n <= 1:
         for i, job in enumerate(jobs):
-            out.append(generate_puzzle(*job))
-            if progress:
-                progress(i + 1, n)
-        return out
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for i, puzzle in enumerate(pool.map(_generate_job, jobs)):
-            out.append(puzzle)
-            if progress:
-                progress(i + 1, n)
+            yield i, generate_puzzle(*job)
+        return
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    window = workers * 4
+    buffer: dict[int, Puzzle] = {}
+    next_submit = next_yield = 0
+    with ProcessPoolExecutor(max_workers=min(workers, n)) as pool:
+        pending: dict = {}
+        try:
+            while next_yield < n:
+                while next_submit < n and len(pending) + len(buffer) < window:
+                    job = (config, puzzle_seed(seed, next_submit), sequence_id(config, seed, next_submit))
+                    pending[pool.submit(_generate_job, job)] = next_submit
+                    next_submit += 1
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    buffer[pending.pop(future)] = future.result()
+                while next_yield in buffer:
+                    yield next_yield, buffer.pop(next_yield)
+                    next_yield += 1
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def generate_puzzles(config: TemporalClueConfig, n: int, seed: int, workers: int = 1,
+                     progress: Callable[[int, int], None] | None = None) -> list[Puzzle]:
+    """Items 0..n-1 of the sequence `seed` as a list (``iter_puzzles``); workers > 1 uses processes, with the same
+    output."""
+    out: list[Puzzle] = []
+    for i, puzzle in iter_puzzles(config, n, seed, workers):
+        out.append(puzzle)
+        if progress:
+            progress(i + 1, n)
     return out
 
 

@@ -370,28 +370,49 @@ class WorldModel:
             self._exclusions[key] = v
         return self._exclusions[key]
 
-    def _run(self, assumptions: Sequence, time_limit: float | None = None,
-             deterministic_limit: float | None = None) -> tuple[int, cp_model.CpSolver]:
+    def any_false(self, literals: Sequence):
+        """A literal which, when assumed, forces at least one of `literals` to be false (a switchable clause, added
+        to the model once per distinct set; off unless assumed)."""
+        key = ("any_false", tuple(lit.index for lit in literals))
+        if key not in self._exclusions:
+            v = self.model.new_bool_var("some_false")
+            self.model.add_bool_or([~lit for lit in literals]).only_enforce_if(v)
+            self._exclusions[key] = v
+        return self._exclusions[key]
+
+    def run(self, assumptions: Sequence, *, presolve: bool = False, time_limit: float | None = None,
+            deterministic_limit: float | None = None) -> tuple[int, cp_model.CpSolver]:
+        """The package's one CP-SAT driver: solve the model under `assumptions` (literals); returns (status, solver).
+
+        One worker and a fixed random seed (same answers, same speed run to run). ``presolve=False`` also switches
+        off symmetry detection, probing, the LP relaxation and SAT inprocessing: on the small satisfiability checks
+        of generation and hints they cost more than they save (measured: about 60 ms -> 5 ms per check at the
+        3-player size); ``presolve=True`` keeps CP-SAT's defaults, faster on a whole clue set with no givens. The
+        solver does not catch SIGINT, so Ctrl-C interrupts a solve with KeyboardInterrupt as anywhere else."""
         self.model.clear_assumptions()
         self.model.proto.assumptions.extend([lit.index for lit in assumptions])
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = 0
-        # Small satisfiability checks: presolve, symmetry detection, probing and the LP cost more than
-        # they save here (measured: about 60 ms -> 5 ms per check at the 3-player size).
-        solver.parameters.cp_model_presolve = False
-        solver.parameters.symmetry_level = 0
-        solver.parameters.linearization_level = 0
-        solver.parameters.cp_model_probing_level = 0
-        solver.parameters.use_sat_inprocessing = False
+        solver.parameters.catch_sigint_signal = False
+        if not presolve:
+            solver.parameters.cp_model_presolve = False
+            solver.parameters.symmetry_level = 0
+            solver.parameters.linearization_level = 0
+            solver.parameters.cp_model_probing_level = 0
+            solver.parameters.use_sat_inprocessing = False
         if time_limit is not None:
             solver.parameters.max_time_in_seconds = float(time_limit)
         if deterministic_limit is not None:
             solver.parameters.max_deterministic_time = float(deterministic_limit)
-        status = solver.solve(self.model)
+        try:
+            status = solver.solve(self.model)
+        finally:
+            self.model.clear_assumptions()
         return status, solver
 
-    def _extract(self, solver: cp_model.CpSolver) -> World:
+    def extract_world(self, solver: cp_model.CpSolver) -> World:
+        """The world of the solution `solver` found (after a feasible run)."""
         solution = list(solver.response_proto.solution)
 
         def value(lit) -> bool:
@@ -408,9 +429,9 @@ class WorldModel:
                      room=pick(self.murder_room), time=pick(self.murder_time))
 
     def _feasible(self, assumptions: Sequence, time_limit: float | None = None) -> tuple[bool, World | None]:
-        status, solver = self._run(assumptions, time_limit)
+        status, solver = self.run(assumptions, time_limit=time_limit)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return True, self._extract(solver)
+            return True, self.extract_world(solver)
         if status == cp_model.INFEASIBLE:
             return False, None
         raise TimeoutError(f"CP-SAT gave no answer within the limit (status {solver.status_name(status)})")

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from rlvr_gym.envs.cache import cache_root
+
 # ---------------------------------------------------------------------------------------------------------------
 # The built-in synthetic generator (no dependency on other parts of the project)
 # ---------------------------------------------------------------------------------------------------------------
@@ -183,13 +185,7 @@ def env_documents(n: int, seed: int = 0) -> list[str]:
 
 def _cached_env_documents(n: int, seed: int) -> list[str]:
     """env_documents through a JSONL cache (puzzle generation takes ~1 min for the default size)."""
-    try:
-        from rlvr_gym.agents.models import cache_root  # noqa: PLC0415
-
-        root = cache_root()
-    except ImportError:
-        root = Path(os.environ.get("RLVR_GYM_CACHE", Path.home() / ".cache" / "rlvr-gym"))
-    path = root / "corpora" / f"envs-n{n}-s{seed}.jsonl"
+    path = cache_root() / "corpora" / f"envs-n{n}-s{seed}.jsonl"
     report_path = path.with_suffix(".report.json")
     if path.exists() and report_path.exists():
         corpus_report.clear()
@@ -334,15 +330,12 @@ def _smollm2_tokenizer():
     (fast), else read from the GGUF file once (~10 s) and cached."""
     from transformers import AutoTokenizer  # noqa: PLC0415
 
-    try:
-        from rlvr_gym.agents import models as agent_models  # noqa: PLC0415 (helper model-agents)
+    from rlvr_gym.agents.lm import models as agent_models  # noqa: PLC0415
 
-        for alias in ("smollm2-135m", "tiny-random"):  # both carry SmolLM2's tokenizer
-            if agent_models.is_prepared(alias):
-                return AutoTokenizer.from_pretrained(agent_models.model_dir(alias))
-        root = agent_models.cache_root()
-    except (ImportError, AttributeError):
-        root = Path(os.environ.get("RLVR_GYM_CACHE", Path.home() / ".cache" / "rlvr-gym"))
+    for alias in ("smollm2-135m", "tiny-random"):  # both carry SmolLM2's tokenizer
+        if agent_models.is_prepared(alias):
+            return AutoTokenizer.from_pretrained(agent_models.model_dir(alias))
+    root = cache_root()
     import importlib.util  # noqa: PLC0415
 
     cache = root / "tokenizers" / "smollm2"

@@ -34,6 +34,8 @@ import string
 from pathlib import Path
 from typing import Any, Sequence
 
+from rlvr_gym.envs.cache import cache_root
+
 __all__ = [
     "MaskedDiffusionLM",
     "DiffusionLMNotFound",
@@ -56,13 +58,6 @@ COMPLETE_MARKER = "rlvr_gym_dllm.json"  # written last by `rlvr dllm pretrain`: 
 
 class DiffusionLMNotFound(FileNotFoundError):
     """The requested diffusion LM is not on disk; the message says how to get it."""
-
-
-def cache_root() -> Path:
-    """The rlvr-gym cache root: the one agents/models.py defines (RLVR_GYM_CACHE, XDG_CACHE_HOME, ~/.cache)."""
-    from rlvr_gym.agents.models import cache_root as models_cache_root
-
-    return models_cache_root()
 
 
 def default_model_dir() -> Path:
@@ -272,7 +267,6 @@ class MaskedDiffusionLM:
 
     def logits(self, input_ids, attention_mask=None, position_ids=None):
         """The model's logits [B, T, V] in float32, aligned so that position i predicts token i."""
-        import torch
 
         kwargs = {}
         if attention_mask is not None and self._use_attention_mask:

@@ -16,7 +16,9 @@ The cache root is ``$RLVR_GYM_CACHE``, else ``$XDG_CACHE_HOME/rlvr-gym``, else `
 Preparation writes into a temporary directory and renames it into place under a lock file, so two
 processes that start at once convert the model once and never see a half-written directory.
 
-Command line (the README's set-up step): ``python -m rlvr_gym.agents.models prepare [smollm2-135m|tiny-random|all]``.
+``load_model(name_or_path, device, dtype)`` loads one (model, tokenizer) for the hf agent and every trainer.
+
+Command line (the README's set-up step): ``python -m rlvr_gym.agents.lm.models prepare [smollm2-135m|tiny-random|all]``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from rlvr_gym.envs.cache import cache_root
 
 EMBEDDED = "smollm2-135m"
 TINY = "tiny-random"
@@ -59,14 +63,6 @@ class ModelNotAvailableError(ValueError):
     """A model that cannot be found or prepared offline; the message says how to get it. A ValueError, so the
     CLI reports it as one line the user can act on."""
 
-
-def cache_root() -> Path:
-    """The user's rlvr-gym cache directory (not created here)."""
-    if os.environ.get("RLVR_GYM_CACHE"):
-        return Path(os.environ["RLVR_GYM_CACHE"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "rlvr-gym"
-    return Path.home() / ".cache" / "rlvr-gym"
 
 
 def model_dir(alias: str) -> Path:
@@ -302,11 +298,43 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
     return _hub_snapshot(name)
 
 
+def default_dtype(device: str):
+    """bfloat16 on a CUDA device that supports it, else float32 (CPU bf16 is ~2x slower here)."""
+    import torch
+
+    return torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+
+
+def load_model(name_or_path: str | os.PathLike, device: str = "cpu", dtype=None):
+    """``(model, tokenizer, path)``: the one loader of causal LMs, shared by the hf agent and the trainers.
+
+    ``name_or_path`` as in ``resolve_model``; ``dtype``: a torch dtype, a name ("float32", "bfloat16",
+    "float16"), or None/"auto" for ``default_dtype(device)``. The tokenizer gets a pad token (its eos token when it
+    has none). The model is moved to ``device`` and left in eval mode."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if dtype is None or dtype == "auto":
+        dtype = default_dtype(device)
+    elif isinstance(dtype, str):
+        named = getattr(torch, dtype, None)
+        if not isinstance(named, torch.dtype):
+            raise ValueError(f"dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
+        dtype = named
+    path = resolve_model(name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+    model.eval()
+    return model, tokenizer, Path(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m rlvr_gym.agents.models",
+        prog="python -m rlvr_gym.agents.lm.models",
         description="Prepare the offline models rlvr-gym ships (converted once into the user cache).",
     )
     sub = parser.add_subparsers(dest="command", required=True)

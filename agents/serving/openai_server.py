@@ -25,11 +25,10 @@ import time
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from rlvr_gym.agents.sampling import SamplingParams
+from rlvr_gym.agents.lm.sampling import SamplingParams
 
 
 class RequestError(Exception):

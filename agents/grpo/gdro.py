@@ -1,6 +1,6 @@
 """GDRO curricula for GRPO: online difficulty groups, Prompt-GDRO and Rollout-GDRO (arXiv 2601.19280).
 
-Both curricula plug into the GRPO trainer through the ``Curriculum`` hooks of ``rlvr_gym.agents.trainer``
+Both curricula plug into the GRPO trainer through the ``Curriculum`` hooks of ``rlvr_gym.agents.grpo.curriculum``
 (``on_batch``, ``rollouts_for``, ``metrics``, ``state_dict``/``load_state_dict``). The algorithmic core
 (this module down to ``make_gdro_curriculum``) needs neither torch nor TRL: it works on plain lists and numpy
 and accepts torch tensors by duck typing. The TRL glue (a sampler that yields whole groups of varying size and
@@ -75,14 +75,14 @@ Rollout-GDRO (``RolloutGDRO``): re-allocates rollouts per prompt under an exact 
     (mean of each prompt's argmax arm) shows how far the bins' unconstrained wishes are from the budget.
 
 Variable group sizes in TRL (``VariableGroupGRPOTrainer``, the ``trainer_class`` of RolloutGDRO, picked up by
-``rlvr_gym.agents.trainer.train``): a sampler yields whole groups of varying size (the generation batch keeps
+``rlvr_gym.agents.grpo.run.train``): a sampler yields whole groups of varying size (the generation batch keeps
 TRL's row count, so the total rollouts per step equal plain GRPO's with num_generations = budget), and the
 advantages are recomputed over the real groups: exact for every loss type. Works with TRL's transformers
 generation and vLLM colocate as is, and with vLLM server mode by generating one completion per row; see
 ``variable_group_trainer_class`` for the details and the limits.
 
 Python API:
-    from rlvr_gym.agents.trainer import TrainConfig, train
+    from rlvr_gym.agents.grpo import TrainConfig, train
     train(TrainConfig(env=["Math-v0"], curriculum="rollout-gdro", groups="pass",
                       curriculum_kwargs={"n_max": 8, "window": 50, "edges": [0, 0.2, 0.4, 0.6, 0.8, 1]}))
     PromptGDRO(**options) / RolloutGDRO(**options): the option names are the fields of PromptGDROConfig /
@@ -119,10 +119,12 @@ import math
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
 import numpy as np
+
+from rlvr_gym.agents.grpo.curriculum import Curriculum
 
 __all__ = [
     "UNSEEN", "bin_key", "DifficultyBins", "LabelBins", "PromptGDRO", "RolloutGDRO", "PromptGDROConfig",
@@ -139,33 +141,6 @@ UNSEEN = -1  # the group of prompts never seen (DifficultyBins with unseen_pass=
 def bin_key(b: int) -> str:
     """A bin's name in metric keys: its index, or "unseen"."""
     return "unseen" if b == UNSEEN else str(b)
-
-
-def _curriculum_base():
-    """The trainer's no-op ``Curriculum`` base class; a stand-in when the trainer module is unavailable."""
-    try:
-        from rlvr_gym.agents.trainer import Curriculum  # noqa: PLC0415 (the trainer keeps TRL imports lazy)
-        return Curriculum
-    except ImportError:
-        class Curriculum:  # same hooks, no-op
-            def on_batch(self, *, dataset_indices, group_ids, rewards, advantages, labels, step):
-                return advantages
-
-            def rollouts_for(self, dataset_indices, step):
-                return None
-
-            def metrics(self):
-                return {}
-
-            def state_dict(self):
-                return {}
-
-            def load_state_dict(self, state):
-                return None
-        return Curriculum
-
-
-_Base = _curriculum_base()
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -517,7 +492,7 @@ class RolloutGDROConfig(_GroupsConfig):
 # --------------------------------------------------------------------------------------------- Prompt-GDRO
 
 
-class _GDROBase(_Base):
+class _GDROBase(Curriculum):
     config_cls: type = _GroupsConfig
 
     def __init__(self, config=None, **kwargs):
@@ -906,10 +881,13 @@ def make_gdro_curriculum(name: str, kwargs: dict | None = None, *, groups: str |
 
 
 def make_curriculum(name: str, config: Any = None, dataset: Any = None):
-    """The factory ``rlvr_gym.agents.trainer.make_curriculum`` calls: ``config`` is a TrainConfig (its
+    """The curriculum a run names (``config.curriculum``; agents/grpo/run.py calls this): "none" gives the no-op
+    base class; for "prompt-gdro" / "rollout-gdro" ``config`` is a TrainConfig (its
     ``curriculum_kwargs`` and ``groups``; Rollout-GDRO's budget defaults to its ``num_generations``, so a run
     spends the same rollouts as plain GRPO) or a dict of options; ``dataset`` (with a ``label`` column) gives
     label groups their natural order."""
+    if name == "none":
+        return Curriculum()
     if config is None:
         kwargs: dict = {}
     elif isinstance(config, dict):
@@ -1052,7 +1030,7 @@ def variable_group_trainer_class():
     global _VG_TRAINER
     if _VG_TRAINER is not None:
         return _VG_TRAINER
-    from rlvr_gym.agents.trainer import trainer_class
+    from rlvr_gym.agents.grpo.trainer import trainer_class  # noqa: PLC0415 (builds on TRL, imported on first use)
 
     base = trainer_class()
 

@@ -1,34 +1,8 @@
 """``Unmasking-v0``: choosing which tokens a masked diffusion LM unmasks, as a Gymnasium environment.
 
 The MDP of "Learning unmasking policies for diffusion LMs" (arXiv 2512.09106) over a frozen backbone
-(``rlvr_gym.envs.dllm``) and a task with a verifier (``rlvr_gym.envs.unmasking_tasks``):
-
-- Defaults: the embedded tiny diffusion LM (``rlvr dllm pretrain`` makes it) and the task it was pretrained on
-  first ("permute": reorder 3-5 letters, any order is right), L = 8, BL = L, alpha = 1, multiplicative reward.
-- Episode: a prompt from the task; the completion of ``gen_length`` L tokens starts fully masked and is
-  decoded in blocks of ``block_length`` BL, left to right (semi-autoregressive; BL = L is full diffusion).
-  A block is left when all its tokens are unmasked. Later blocks stay masked in the model's input.
-- Observation (a Dict; arrays over the L completion positions):
-  ``confidence`` Box[0, 1] float32 (L,): the top-1 probability of the latest forward pass at masked
-  positions, 1.0 at positions already decoded; ``mask`` MultiBinary(L): 1 = still masked;
-  ``block`` MultiBinary(L): 1 = position in the current block; ``time`` Box[0, 1] float32 (1,): steps / L;
-  with ``include_tokens=True`` also ``tokens`` Box[0, V-1] int64 (L,): the current completion ids (the mask
-  id where masked).
-- Action: MultiBinary(L). Only masked positions of the current block count; the chosen ones take the
-  model's top-1 token. An action that selects none of them unmasks the most confident one, so every step
-  makes progress and an episode has at most L steps.
-- Each step costs one forward pass (NFE): the forward that produced the observation the action was
-  chosen from. ``reset`` runs the first forward, each non-final ``step`` the next, so NFE = steps.
-- Reward, at the end only (0 before): ``multiplicative`` (default)
-  ``correct * ((L - min(NFE, L) + 1) / L) ** alpha``, or the ``additive`` ablation ``correct - alpha * NFE / L``
-  (it pays to unmask everything at once; the paper shows policies learn exactly that).
-- reset info: prompt, answer (gold; not for the policy), item_id, task, gen_length, block_length.
-  Final step info: nfe, text (the decoded completion), correct, answer, prompt, item_id, steps.
-  Every step info: nfe, block_index, unmasked (positions unmasked by this step).
-
-``reset(options=...)``: ``{"index": i}`` plays task item i; ``{"prompt": str, "answer": str}`` plays a
-custom prompt (verified against the answer by the task's verifier). Otherwise the item index is drawn from
-``self.np_random``.
+(``rlvr_gym.envs.unmasking.dllm``) and a task with a verifier (``rlvr_gym.envs.unmasking.tasks``). The sections of
+``UnmaskingEnv``'s docstring describe it.
 
 ``UnmaskingVectorEnv`` runs N episodes with ONE batched forward per step for all of them (Gymnasium
 ``VectorEnv``, next-step autoreset); sub-env i seeded with ``seed + i`` plays exactly what
@@ -39,7 +13,7 @@ semantics (for trainers that run groups of episodes to completion).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import gymnasium as gym
@@ -47,7 +21,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rlvr_gym.envs.unmasking_tasks import Task, TaskItem, make_task
+from rlvr_gym.envs.unmasking.tasks import Task, TaskItem, make_task
 
 __all__ = ["UnmaskingEnv", "UnmaskingVectorEnv", "UnmaskingBatch", "unmasking_reward", "REWARD_FORMS",
            "make_observation_space"]
@@ -79,7 +53,7 @@ def make_observation_space(gen_length: int, include_tokens: bool = False, vocab_
 
 
 def _load_lm(model, device: str, trust_remote_code: bool | None):
-    from rlvr_gym.envs.dllm import MaskedDiffusionLM
+    from rlvr_gym.envs.unmasking.dllm import MaskedDiffusionLM
 
     if isinstance(model, MaskedDiffusionLM):
         return model
@@ -263,14 +237,57 @@ class _UnmaskingConfig:
 
 
 class UnmaskingEnv(_UnmaskingConfig, gym.Env):
-    """One decoding episode at a time (see the module docstring).
+    """One decoding episode at a time: which completion positions a frozen masked diffusion LM reveals each step.
 
-    model: None (the embedded tiny diffusion LM from the cache), a directory or hub name, or a
-    MaskedDiffusionLM (share one between envs to load it once); task: a spec (``unmasking_tasks.TASK_SPECS``)
-    or a Task (default: the first task the backbone was pretrained on, else "addition"); gen_length L; block_length BL (default L); alpha; reward_form "multiplicative" | "additive";
-    include_tokens: add the token ids to the observation; task_seed: the item sequence (1 = held out from
-    pretraining); torch_threads: sets torch.set_num_threads for the process (default 1: tiny backbones run
-    fastest on one thread; None leaves torch's setting alone)."""
+    ## Description
+    An episode is one prompt of the task; the completion of ``gen_length`` L tokens starts fully masked and is
+    decoded in blocks of ``block_length`` BL, left to right (semi-autoregressive; BL = L is full diffusion). A block
+    is left when all its tokens are unmasked; later blocks stay masked in the model's input. Defaults: the embedded
+    tiny diffusion LM (``rlvr dllm pretrain`` makes it) and the task it was pretrained on first ("permute": reorder
+    3-5 letters, any order is right), L = 8, BL = L, alpha = 1, multiplicative reward.
+
+    Arguments: model (None: the embedded tiny diffusion LM from the cache; a directory or hub name; or a
+    MaskedDiffusionLM, shared between envs to load it once); task (a spec of ``tasks.TASK_SPECS`` or a Task;
+    default: the first task the backbone was pretrained on, else "addition"); gen_length; block_length; alpha;
+    reward_form ("multiplicative" | "additive"); include_tokens (add the token ids to the observation);
+    task_seed (the item sequence; 1 = held out from pretraining); torch_threads (sets torch.set_num_threads for
+    the process; default 1, tiny backbones run fastest on one thread; None leaves torch's setting alone).
+
+    ## Action Space
+    ``MultiBinary(L)``. Only masked positions of the current block count; the chosen ones take the model's top-1
+    token. An action that selects none of them unmasks the most confident one, so every step makes progress and
+    an episode has at most L steps.
+
+    ## Observation Space
+    A Dict of arrays over the L completion positions: ``confidence`` Box[0, 1] float32 (L,): the top-1 probability
+    of the latest forward pass at masked positions, 1.0 at positions already decoded; ``mask`` MultiBinary(L): 1 =
+    still masked; ``block`` MultiBinary(L): 1 = position in the current block; ``time`` Box[0, 1] float32 (1,):
+    steps / L; with ``include_tokens=True`` also ``tokens`` Box[0, V-1] int64 (L,): the current completion ids (the
+    mask id where masked).
+
+    ## Rewards
+    At the end only (0 before): ``multiplicative`` (default) ``correct * ((L - min(NFE, L) + 1) / L) ** alpha``, or
+    the ``additive`` ablation ``correct - alpha * NFE / L`` (it pays to unmask everything at once; the paper shows
+    policies learn exactly that). Each step costs one forward pass (NFE): the forward that produced the
+    observation the action was chosen from; ``reset`` runs the first forward, each non-final ``step`` the next, so
+    NFE = steps. Correctness is the task's verifier on the decoded completion.
+
+    ## Starting State
+    ``reset(options=...)``: ``{"index": i}`` plays task item i; ``{"prompt": str, "answer": str}`` plays a custom
+    prompt (verified against the answer by the task's verifier). Otherwise the item index is drawn from
+    ``self.np_random``.
+
+    ## Episode End
+    Terminated when every position is unmasked (at most L steps); never truncated.
+
+    ## Information
+    reset: prompt, answer (gold; not for the policy), item_id, task, gen_length, block_length. Every step: nfe,
+    block_index, unmasked (positions unmasked by this step). Final step also: text (the decoded completion),
+    correct, answer, prompt, item_id, steps.
+
+    ## Version History
+    - v0: the initial version.
+    """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 

@@ -9,7 +9,7 @@ reads top to bottom:
 
 Methods (``method``):
   baseline  L = NLL
-  let       L = NLL + lambda(s) * L_align(P(h_M^(k)), h_T^(last))     (agents/alignment.py)
+  let       L = NLL + lambda(s) * L_align(P(h_M^(k)), h_T^(last))     (agents/pretrain/alignment.py)
   rkd       L = NLL + lambda(s) * T^2 * KL(softmax(z_T/T) || softmax(z_M/T))  (small teacher's logits)
 with lambda(s) = lambda_0 * max(0, (S_stop - s)/S_stop); from S_stop on the teacher is released (freed).
 
@@ -17,7 +17,7 @@ Step numbering: ``step`` s in metrics.jsonl is the 0-based index of the optimize
 lambda(s); a checkpoint "step-N" holds the state after N updates and a resumed run continues at s = N.
 
 Python API:
-    from rlvr_gym.agents.pretrain import PretrainConfig, train
+    from rlvr_gym.agents.pretrain.trainer import PretrainConfig, train
     summary = train(PretrainConfig(output_dir="runs/t", method="let", teacher="runs/small/final"))
 """
 
@@ -34,7 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlvr_gym.agents.training.options import option
+from rlvr_gym.agents.training.schedules import warmup_cosine
+
 METHODS = ("baseline", "let", "rkd")
+_METHOD, _DATA, _MODEL, _OPTIM, _RUNTIME, _RUN = ("method and teacher", "data", "target model", "optimisation",
+                                                  "hardware", "run folder")
 
 
 @dataclass
@@ -42,65 +47,77 @@ class PretrainConfig:
     """Every setting of a pretraining run. Unconfirmed parts of LET (k, S_stop, the loss, the pairing) are
     settings, with the paper's reported or summarized values as defaults."""
 
-    output_dir: str = "runs/pretrain"
-    method: str = "let"  # baseline | let | rkd
+    output_dir: str = option("runs/pretrain", "run folder: metrics.jsonl, checkpoints, final/, summary.json",
+                             section=_RUN)
+    method: str = option("let", "baseline (NLL) | let (Late-to-Early alignment) | rkd (reverse KD)", section=_METHOD,
+                         choices=METHODS)
 
     # Data
-    corpus: str = "envs"  # envs | synthetic | PATH.txt | PATH.jsonl | DIR | hf:NAME[:CONFIG]
-    corpus_docs: int = 20000  # size of generated corpora; cap on loaded ones (0 = no cap)
-    corpus_seed: int = 0
-    text_field: str = "text"
-    corpus_split: str = "train"
-    val_fraction: float = 0.02
-    tokenizer: str = "auto"  # auto (the teacher's if it has one, else smollm2) | smollm2 | bpe:N | PATH
-    seq_len: int = 128
+    corpus: str = option("envs", "envs | synthetic | PATH.txt | PATH.jsonl | DIR | hf:NAME[:CONFIG]", section=_DATA)
+    corpus_docs: int = option(20000, "size of generated corpora; a cap on loaded ones (0 = no cap)", section=_DATA)
+    corpus_seed: int = option(0, "seed of generated corpora and of the train/val split", section=_DATA)
+    text_field: str = option("text", "the text field of JSONL / HF corpora", section=_DATA)
+    corpus_split: str = option("train", "the split of an HF corpus", section=_DATA)
+    val_fraction: float = option(0.02, "share of documents held out for the eval NLL", section=_DATA)
+    tokenizer: str = option("auto", "auto (the teacher's if it has one, else smollm2) | smollm2 | bpe:N | PATH",
+                            section=_DATA)
+    seq_len: int = option(128, "tokens per packed training sequence", section=_DATA)
 
     # Target model: a Llama built from these numbers, or any HF causal-LM config (dir or config.json)
-    model_config: str | None = None
-    n_layers: int = 4
-    hidden_size: int = 128
-    n_heads: int = 4
-    n_kv_heads: int | None = None  # None = n_heads
-    intermediate_size: int | None = None  # None = about 8/3 * hidden_size, rounded up to a multiple of 32
-    tie_embeddings: bool = False
+    model_config: str | None = option(None, "an HF causal-LM config (dir or config.json) instead of the numbers below",
+                                      section=_MODEL)
+    n_layers: int = option(4, "layers of the target model", section=_MODEL)
+    hidden_size: int = option(128, "hidden width of the target model", section=_MODEL)
+    n_heads: int = option(4, "attention heads", section=_MODEL)
+    n_kv_heads: int | None = option(None, "key/value heads (default: n_heads)", section=_MODEL)
+    intermediate_size: int | None = option(None, "MLP width (default: about 8/3 * hidden_size, a multiple of 32)",
+                                           section=_MODEL)
+    tie_embeddings: bool = option(False, "tie the input and output embeddings", section=_MODEL)
 
     # Teacher and LET
-    teacher: str | None = None  # HF model directory (e.g. an earlier run's final/) or smollm2-135m
-    lambda_0: float = 0.1  # the paper's best among {0.01, 0.1, 0.3, 1, 3}
-    s_stop: int = 1500  # [unconfirmed: 1500 or 3000 in the paper]; lambda is 0 from here on
-    align_loss: str = "neg_cosine"  # neg_cosine | mse | logsum [unconfirmed variant]
-    align_layer: int = 3  # k, the target's "early" layer (1-based) [unconfirmed: "layer 3"]
-    pairing: str = "late-to-early"  # or late-to-middle, late-to-late, middle-to-early, ... or "T:M[,T:M]"
-    projection: str = "auto"  # auto (linear when widths differ) | linear | none
-    kd_temperature: float = 1.0  # rkd only
+    teacher: str | None = option(None, "frozen teacher: an HF model directory (e.g. an earlier run's final/) or "
+                                       "smollm2-135m", section=_METHOD)
+    lambda_0: float = option(0.1, "initial alignment weight (the paper's best among 0.01, 0.1, 0.3, 1, 3)",
+                             section=_METHOD)
+    s_stop: int = option(1500, "the alignment weight decays linearly to 0 at this step; the teacher is then released "
+                               "[unconfirmed: 1500 or 3000 in the paper]", section=_METHOD)
+    align_loss: str = option("neg_cosine", "neg_cosine | mse | logsum [unconfirmed variant]", section=_METHOD)
+    align_layer: int = option(3, "k, the target's early layer (1-based) [unconfirmed: layer 3]", section=_METHOD)
+    pairing: str = option("late-to-early", "late-to-early | late-to-middle | late-to-late | middle-to-early | ... | "
+                                           "T:M[,T:M]", section=_METHOD)
+    projection: str = option("auto", "auto (linear when widths differ) | linear | none", section=_METHOD)
+    kd_temperature: float = option(1.0, "softmax temperature of the rkd loss", section=_METHOD)
 
     # Optimisation (batch_size counts sequences per optimizer step, over all micro-batches and processes)
-    max_steps: int = 1000
-    batch_size: int = 16
-    grad_accum: int = 1
-    lr: float = 1e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 50
-    weight_decay: float = 0.1
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.95
-    max_grad_norm: float = 1.0
-    seed: int = 0
+    max_steps: int = option(1000, "optimizer steps", section=_OPTIM)
+    batch_size: int = option(16, "sequences per optimizer step (all micro-batches and processes)", section=_OPTIM)
+    grad_accum: int = option(1, "micro-batches per optimizer step", section=_OPTIM)
+    lr: float = option(1e-3, "peak learning rate", section=_OPTIM)
+    min_lr_ratio: float = option(0.1, "the cosine decays to this share of the peak", section=_OPTIM)
+    warmup_steps: int = option(50, "linear warm-up steps", section=_OPTIM)
+    weight_decay: float = option(0.1, "AdamW weight decay", section=_OPTIM)
+    adam_beta1: float = option(0.9, "AdamW beta1", section=_OPTIM)
+    adam_beta2: float = option(0.95, "AdamW beta2", section=_OPTIM)
+    max_grad_norm: float = option(1.0, "gradient clipping norm", section=_OPTIM)
+    seed: int = option(0, "seed of the model init and the data order", section=_OPTIM)
 
     # Runtime
-    device: str = "auto"  # auto | cpu | cuda
-    mixed_precision: str = "no"  # no | bf16 | fp16 (GPU)
-    threads: int = 1  # torch.set_num_threads on CPU; 0 leaves torch's default (see the benchmark notes)
-    log_every: int = 1
-    eval_every: int = 50  # 0 = only at the end
-    eval_batches: int = 8
-    checkpoint_every: int = 0  # 0 = no intermediate checkpoints
-    keep_checkpoints: int = 2
-    resume: str | None = None  # auto (latest checkpoint in output_dir, if any) | a checkpoint directory
-    stop_at: int = 0  # stop (with a checkpoint) after this many steps; schedules still follow max_steps
-    save_final: bool = True
-    plot: bool = True
-    progress: bool = True
+    device: str = option("auto", "auto | cpu | cuda", section=_RUNTIME)
+    mixed_precision: str = option("no", "no | bf16 | fp16 (GPU)", section=_RUNTIME)
+    threads: int = option(1, "torch threads on CPU (0 = torch's default); 1 is much faster for small models on small "
+                             "VMs", section=_RUNTIME)
+    log_every: int = option(1, "log every N steps", section=_RUN)
+    eval_every: int = option(50, "eval NLL every N steps (0 = only at the end)", section=_RUN)
+    eval_batches: int = option(8, "batches of the held-out documents per evaluation", section=_RUN)
+    checkpoint_every: int = option(0, "checkpoint every N steps (0 = no intermediate checkpoints)", section=_RUN)
+    keep_checkpoints: int = option(2, "checkpoints kept", section=_RUN)
+    resume: str | None = option(None, "auto (the latest checkpoint in output_dir, if any) | a checkpoint directory",
+                                section=_RUN)
+    stop_at: int = option(0, "stop (with a checkpoint) after this many steps; schedules still follow max_steps",
+                          section=_RUN)
+    save_final: bool = option(True, "save the final model and tokenizer to final/", section=_RUN)
+    plot: bool = option(True, "write loss_curves.png", section=_RUN)
+    progress: bool = option(True, "a progress bar", section=_RUN)
 
     # ---------------------------------------------------------------------------------------------------------
     def validate(self) -> "PretrainConfig":
@@ -134,7 +151,7 @@ class PretrainConfig:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.kd_temperature <= 0:
             raise ValueError(f"kd_temperature must be > 0, got {self.kd_temperature}")
-        from rlvr_gym.agents.alignment import get_alignment_loss  # noqa: PLC0415 (light)
+        from rlvr_gym.agents.pretrain.alignment import get_alignment_loss  # noqa: PLC0415 (light)
 
         get_alignment_loss(self.align_loss)
         return self
@@ -204,7 +221,7 @@ def load_teacher(spec: str):
     model = None
     if not Path(spec).is_dir():
         try:
-            from rlvr_gym.agents.models import resolve_model  # noqa: PLC0415 (helper model-agents)
+            from rlvr_gym.agents.lm.models import resolve_model  # noqa: PLC0415 (helper model-agents)
         except ImportError:
             raise ValueError(f"teacher {spec!r} is not a model directory (and agents.models is unavailable "
                              f"to resolve names)") from None
@@ -230,14 +247,6 @@ def _hidden_size(model) -> int:
 def _num_layers(model) -> int:
     config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     return int(config.num_hidden_layers)
-
-
-def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
-    """Linear warm-up, then cosine decay to ``min_ratio`` of the peak at ``total``."""
-    if warmup > 0 and step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def kd_loss(student_logits, teacher_logits, temperature: float):
@@ -293,11 +302,9 @@ def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 def plot_metrics(metrics_path: str | os.PathLike, png_path: str | os.PathLike, title: str = "") -> Path:
     """Loss curves: train NLL (raw and smoothed) and eval NLL; lambda and the alignment loss below."""
-    import matplotlib  # noqa: PLC0415
+    from rlvr_gym.agents.training.plots import pyplot, save_figure  # noqa: PLC0415
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
+    plt = pyplot()
     rows = read_metrics(metrics_path)
     steps = [r["step"] for r in rows]
     nll = [r["loss/nll"] for r in rows]
@@ -320,10 +327,7 @@ def plot_metrics(metrics_path: str | os.PathLike, png_path: str | os.PathLike, t
         bottom.plot(*zip(*aligned), color="tab:red", alpha=0.6, label="align loss")
     bottom.set_xlabel("step")
     bottom.legend()
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=110)
-    plt.close(fig)
-    return Path(png_path)
+    return save_figure(fig, png_path)
 
 
 class _Progress:
@@ -363,8 +367,8 @@ def train(cfg: PretrainConfig) -> dict[str, Any]:
     import torch  # noqa: PLC0415
     from accelerate import Accelerator  # noqa: PLC0415
 
-    from rlvr_gym.agents import corpus as corpus_mod  # noqa: PLC0415
-    from rlvr_gym.agents.alignment import get_alignment_loss, lambda_schedule, resolve_pairing  # noqa: PLC0415
+    from rlvr_gym.agents.pretrain import corpus as corpus_mod  # noqa: PLC0415
+    from rlvr_gym.agents.pretrain.alignment import get_alignment_loss, lambda_schedule, resolve_pairing  # noqa: PLC0415
 
     # -- runtime ---------------------------------------------------------------------------------------------
     use_cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
@@ -443,7 +447,7 @@ def train(cfg: PretrainConfig) -> dict[str, Any]:
                                    {"params": no_decay, "weight_decay": 0.0}],
                                   lr=cfg.lr, betas=(cfg.adam_beta1, cfg.adam_beta2))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, cfg.warmup_steps, cfg.max_steps, cfg.min_lr_ratio))
+        optimizer, lambda s: warmup_cosine(s, cfg.warmup_steps, cfg.max_steps, cfg.min_lr_ratio))
     if any(True for _ in projections.parameters()):
         model, projections, optimizer = accelerator.prepare(model, projections, optimizer)
     else:  # nothing to train in an identity / empty projection (DDP refuses modules without parameters)

@@ -1,8 +1,8 @@
 """``rlvr dllm pretrain``: train the embedded tiny masked diffusion LM from scratch on a CPU.
 
-The model is a small bidirectional BERT encoder with an MLM head (``rlvr_gym.envs.dllm.tiny_config``) over a
+The model is a small bidirectional BERT encoder with an MLM head (``rlvr_gym.envs.unmasking.dllm.tiny_config``) over a
 character tokenizer. It learns the masked-diffusion objective on the synthetic tasks of
-``rlvr_gym.envs.unmasking_tasks`` (default: "permute", where the order of unmasking matters, and "addition-pad",
+``rlvr_gym.envs.unmasking.tasks`` (default: "permute", where the order of unmasking matters, and "addition-pad",
 fixed-width addition with carries; the first task is Unmasking-v0's default with this model): for each row, the prompt stays visible, the completion (the answer
 followed by [EOS] up to a length L drawn per batch) has each token masked with probability t ~ U(t_min, 1),
 and the loss is the cross-entropy on the masked positions, averaged over all completion positions; with
@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from rlvr_gym.agents.schedules import warmup_cosine_lr
+from rlvr_gym.agents.training.schedules import warmup_cosine
 
 __all__ = ["PretrainConfig", "pretrain", "masked_diffusion_loss", "decode_accuracy"]
 
@@ -36,7 +36,7 @@ __all__ = ["PretrainConfig", "pretrain", "masked_diffusion_loss", "decode_accura
 class PretrainConfig:
     """Hyperparameters of ``rlvr dllm pretrain`` (defaults: ~3 CPU-minutes on one thread)."""
 
-    tasks: tuple[str, ...] = ("permute", "addition-pad")  # task specs (unmasking_tasks.make_task), drawn evenly
+    tasks: tuple[str, ...] = ("permute", "addition-pad")  # task specs (envs/unmasking/tasks.py make_task), drawn evenly
     steps: int = 2000
     batch_size: int = 64
     lr: float = 3e-3
@@ -117,8 +117,8 @@ def pretrain(config: PretrainConfig, out: "str | os.PathLike | None" = None,
     """Train the tiny diffusion LM and save it (see the module docstring); returns the model directory."""
     import torch
 
-    from rlvr_gym.envs.dllm import COMPLETE_MARKER, MaskedDiffusionLM, build_tiny_model, default_model_dir
-    from rlvr_gym.envs.unmasking_tasks import make_task
+    from rlvr_gym.envs.unmasking.dllm import COMPLETE_MARKER, MaskedDiffusionLM, build_tiny_model, default_model_dir
+    from rlvr_gym.envs.unmasking.tasks import make_task
 
     config.validate()
     log = log or (lambda _msg: None)
@@ -133,7 +133,7 @@ def pretrain(config: PretrainConfig, out: "str | os.PathLike | None" = None,
                                   weight_decay=config.weight_decay)
 
     def lr_at(step: int) -> float:
-        return warmup_cosine_lr(step, config.lr, config.warmup, config.steps)
+        return config.lr * warmup_cosine(step, config.warmup, config.steps)
 
     rng = random.Random(config.seed)
     gen = torch.Generator().manual_seed(config.seed)

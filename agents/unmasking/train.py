@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rlvr_gym.agents.schedules import warmup_cosine_lr
+from rlvr_gym.agents.training.schedules import warmup_cosine
 
 __all__ = ["TrainPolicyConfig", "train_policy", "run_episodes", "rollout_group", "grpo_update"]
 
@@ -122,7 +122,7 @@ def rollout_group(core, net, items: Sequence, tau: float, generator, expert_rows
     Rows in ``expert_rows`` follow ``expert.select`` instead. Returns tensors for ``grpo_update``."""
     import torch
 
-    from rlvr_gym.agents.unmasking_policies import obs_tensors, policy_log_prob
+    from rlvr_gym.agents.unmasking.policies import obs_tensors, policy_log_prob
 
     slots = list(range(len(items)))
     core.reset_slots(slots, items)
@@ -166,7 +166,7 @@ def grpo_update(net, optimizer, batch: dict, advantages, *, tau: float, clip_eps
     """PPO-clip updates on the recorded decisions (advantages per slot). Returns loss and clip fraction."""
     import torch
 
-    from rlvr_gym.agents.unmasking_policies import policy_log_prob
+    from rlvr_gym.agents.unmasking.policies import policy_log_prob
 
     adv = torch.as_tensor(np.asarray(advantages), dtype=torch.float32)[batch["slot"]]
     allowed = (batch["mask"] * batch["block"]).bool()
@@ -187,11 +187,9 @@ def grpo_update(net, optimizer, batch: dict, advantages, *, tau: float, clip_eps
 
 
 def _plot(rows: list[dict], path: Path, title: str) -> None:
-    import matplotlib
+    from rlvr_gym.agents.training.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     train = [r for r in rows if not r.get("eval")]
     evals = [r for r in rows if r.get("eval")]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
@@ -204,9 +202,7 @@ def _plot(rows: list[dict], path: Path, title: str) -> None:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def train_policy(config: TrainPolicyConfig, out: "str | Path", lm=None, log: Callable[[str], None] | None = print,
@@ -215,11 +211,11 @@ def train_policy(config: TrainPolicyConfig, out: "str | Path", lm=None, log: Cal
     (default: load ``config.model``); ``init``: a network to start from. Returns the final eval dict."""
     import torch
 
-    from rlvr_gym.agents.unmasking_policies import (FastDLLMAgent, PolicyConfig, UnmaskingPolicyAgent,
+    from rlvr_gym.agents.unmasking.policies import (FastDLLMAgent, PolicyConfig, UnmaskingPolicyAgent,
                                                     policy_network, save_policy)
-    from rlvr_gym.envs.dllm import MaskedDiffusionLM
-    from rlvr_gym.envs.unmasking_env import UnmaskingBatch
-    from rlvr_gym.envs.unmasking_tasks import make_task
+    from rlvr_gym.envs.unmasking.dllm import MaskedDiffusionLM
+    from rlvr_gym.envs.unmasking.env import UnmaskingBatch
+    from rlvr_gym.envs.unmasking.tasks import make_task
 
     config.validate()
     log = log or (lambda _msg: None)
@@ -243,7 +239,7 @@ def train_policy(config: TrainPolicyConfig, out: "str | Path", lm=None, log: Cal
                                   weight_decay=config.weight_decay)
 
     def lr_at(step: int) -> float:
-        return warmup_cosine_lr(step, config.lr, config.warmup, config.steps)
+        return config.lr * warmup_cosine(step, config.warmup, config.steps)
 
     generator = torch.Generator().manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)

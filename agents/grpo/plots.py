@@ -1,23 +1,23 @@
-"""Plots of a GDRO run: Prompt-GDRO bin weights over time, Rollout-GDRO allocation heat-map (bins x steps).
+"""PNG plots of a GRPO run folder: reward and accuracy per step and held-out accuracy by step (``plot_run``), and
+for GDRO runs the Prompt-GDRO bin weights over time and the Rollout-GDRO allocation heat-map (``plot_gdro_run``).
 
-Input: metrics rows (dicts, one per step, as in a run's metrics.jsonl) with the keys of ``agents/gdro.py``,
+Input: metrics rows (dicts, one per step, as in a run's metrics.jsonl) with the keys of ``agents/grpo/gdro.py``,
 either bare (``gdro/weight/3``) or as the trainer logs them (``curriculum/gdro/weight/3``). matplotlib (Agg
 backend) is imported only when a plot is drawn.
 
-    from rlvr_gym.agents.gdro_plots import plot_gdro_run
+    from rlvr_gym.agents.grpo.plots import plot_gdro_run
     plot_gdro_run("runs/rgdro")     # writes gdro_weights.png and/or gdro_allocation.png next to metrics.jsonl
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Iterable
 
-from rlvr_gym.agents.plots import pyplot, save_figure
+from rlvr_gym.agents.training.plots import pyplot, read_jsonl, save_figure, smooth
 
-__all__ = ["series_by_bin", "plot_bin_weights", "plot_allocation_heatmap", "plot_gdro_run"]
+__all__ = ["plot_run", "series_by_bin", "plot_bin_weights", "plot_allocation_heatmap", "plot_gdro_run"]
 
 PREFIX = "curriculum/"
 
@@ -89,8 +89,44 @@ def plot_allocation_heatmap(rows: Iterable[dict], path: str | Path, *,
 def plot_gdro_run(run_dir: str | Path) -> list[Path]:
     """Both plots for a run folder's metrics.jsonl (those whose keys are present)."""
     run_dir = Path(run_dir)
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = read_jsonl(run_dir / "metrics.jsonl")
     made = [plot_bin_weights(rows, run_dir / "gdro_weights.png"),
             plot_allocation_heatmap(rows, run_dir / "gdro_allocation.png")]
     return [p for p in made if p is not None]
+
+
+def plot_run(out: str | Path) -> list[Path]:
+    """reward.png (reward and accuracy per step, raw and smoothed) and heldout.png (held-out accuracy by step)
+    from out/metrics.jsonl and out/heldout.jsonl. Returns the files written."""
+    out = Path(out)
+    plt = pyplot()
+    written = []
+    metrics = [r for r in read_jsonl(out / "metrics.jsonl") if "reward" in r]
+    if metrics:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        steps = [r["step"] for r in metrics]
+        for key, color in (("reward", "tab:blue"), ("accuracy", "tab:green")):
+            values = [r.get(key) for r in metrics]
+            if all(isinstance(v, (int, float)) for v in values):
+                ax.plot(steps, values, color=color, alpha=0.3, lw=1)
+                ax.plot(steps, smooth(values, 5), color=color, lw=2, label=f"{key} (5-step mean)")
+        ax.set_xlabel("step")
+        ax.set_ylabel("training batch")
+        ax.set_title("GRPO training reward")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        written.append(save_figure(fig, out / "reward.png"))
+    heldout = read_jsonl(out / "heldout.jsonl")
+    if heldout:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        heldout.sort(key=lambda r: r["step"])
+        ax.plot([r["step"] for r in heldout], [r["accuracy"] for r in heldout], "o-", label="accuracy (solved)")
+        ax.plot([r["step"] for r in heldout], [r["mean_reward"] for r in heldout], "s--", label="mean reward")
+        ax.set_xlabel("step")
+        ax.set_ylabel("held-out")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title("Held-out evaluation")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        written.append(save_figure(fig, out / "heldout.png"))
+    return written
