@@ -68,16 +68,21 @@ def make_adapter(model_dir: Path, folder: Path, seed: int = 1) -> Path:
     return folder
 
 
-def cut_at_eos(ids: list[int], eos: int) -> list[int]:
-    return ids[: ids.index(eos) + 1] if eos in ids else ids
+def first_eos(ids: list[int], eos: int) -> int:
+    return ids.index(eos) if eos in ids else len(ids)
 
 
-def divergence(reference: list[list[int]], other: list[list[int]], eos: int) -> dict:
-    """How often ``other``'s greedy tokens leave ``reference``'s (each cut at the reference's first EOS)."""
+def divergence(reference: list[list[int]], other: list[list[int]], eos: int, other_can_stop: bool = True) -> dict:
+    """How often ``other``'s greedy tokens leave ``reference``'s. Both are compared up to and including the
+    reference's first EOS; when ``other`` cannot emit EOS (transformers with min_new_tokens masks it), up to the
+    first EOS of either, exclusive: past it a masked engine must pick its second choice, which is no disagreement."""
     firsts, differ = [], 0
     for ref, oth in zip(reference, other):
-        ref = cut_at_eos(ref, eos)
-        first = next((k for k, (a, b) in enumerate(zip(ref, oth)) if a != b), None)
+        if other_can_stop:
+            n = min(len(ref), first_eos(ref, eos) + 1)
+        else:
+            n = min(first_eos(ref, eos), first_eos(oth, eos))
+        first = next((k for k, (a, b) in enumerate(zip(ref[:n], oth[:n])) if a != b), None)
         if first is not None:
             differ += 1
             firsts.append(first)
@@ -251,7 +256,7 @@ def write_report(out: Path, payload: dict) -> None:
               "instead), load it under a fresh name, unload the previous version.", ""]
     comp = payload.get("greedy_agreement", {})
     if comp:
-        lines += ["## Greedy agreement (up to and including the reference's first EOS)", "",
+        lines += ["## Greedy agreement (where each comparison stops: see the notes)", "",
                   "| reference | compared | prompts differing | median first differing token | earliest |",
                   "| --- | --- | --- | --- | --- |"]
         for key, d in comp.items():
@@ -261,14 +266,41 @@ def write_report(out: Path, payload: dict) -> None:
                          f"{d['earliest_first_difference'] if d['earliest_first_difference'] is not None else '-'} |")
         lines.append("")
     lines += payload.get("notes", [])
-    lines += ["", "Notes: transformers' batched `generate` pads on the left; padded fp32 batches round differently "
-              "from single sequences, which flips near-ties in greedy decoding: compare vLLM with the one-prompt-per-"
-              "call reference. bf16 changes the model's numerics themselves. The vLLM LoRA rows carry the CPU "
-              "build's LoRA path (adapter weights gathered per token); stock vLLM, not patched."]
+    lines += ["", "Notes: to make exactly max_tokens tokens, transformers runs mask EOS (`min_new_tokens`) while "
+              "vLLM (`ignore_eos`) may still emit it and go on; so vLLM-vs-transformers agreement is counted before "
+              "the first EOS of either (where a masked engine must take its second choice), vLLM-vs-vLLM up to and "
+              "including the fp32 run's first EOS. Batched (left-padded) and one-prompt-per-call transformers agree "
+              "on every prompt here. bf16 changes the numerics themselves. The vLLM LoRA rows carry the CPU build's "
+              "LoRA path (adapter weights gathered per token); stock vLLM, not patched."]
     lines += ["", "## GRPO step time (phase 2)", "",
               "_Placeholder: filled after the trainer integration (`rlvr train --rollouts vllm`): GRPO step time "
               "with HF generate vs vLLM base vs vLLM LoRA hot-swap on the same model, prompts and settings._", ""]
     out.write_text("\n".join(lines))
+
+
+def greedy_agreement(rows: list[dict], eos: int) -> dict:
+    """vLLM fp32 vs transformers (both ways of calling it), and bf16 vs fp32 within vLLM, from the greedy runs."""
+    by = {(r["engine"], r["dtype"]): r["greedy_ids"] for r in rows if "greedy_ids" in r}
+    pairs = [(("vLLM base", "float32"), ("hf generate, one prompt per call", "float32"), False),
+             (("vLLM base", "float32"), ("hf generate", "float32"), False),
+             (("vLLM base", "float32"), ("vLLM base", "bfloat16"), True),
+             (("vLLM LoRA (hot-swapped)", "float32"), ("vLLM LoRA (hot-swapped)", "bfloat16"), True)]
+    return {f"{ref[0]} {ref[1]} vs {other[0]} {other[1]}": divergence(by[ref], by[other], eos, can_stop)
+            for ref, other, can_stop in pairs if ref in by and other in by}
+
+
+def rewrite_report(out: Path) -> None:
+    """Recompute the derived tables from the saved .json (greedy ids included) and rewrite the .md."""
+    payload = json.loads(out.with_suffix(".json").read_text())
+    if payload.get("eos_token_id") is None:  # results written before the id was saved: ask the tokenizer
+        from transformers import AutoTokenizer
+
+        from rlvr_gym.agents.lm.models import resolve_model
+
+        payload["eos_token_id"] = AutoTokenizer.from_pretrained(resolve_model(payload["settings"]["model"])).eos_token_id
+    payload["greedy_agreement"] = greedy_agreement(payload["rows"], payload["eos_token_id"])
+    out.with_suffix(".json").write_text(json.dumps(payload, indent=1))
+    write_report(out, payload)
 
 
 def main(argv=None) -> int:
@@ -284,7 +316,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--startup-timeout", type=float, default=600)
     parser.add_argument("--out", default="benchmarks/results/rollouts_vllm.md")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rebuild the .md (and the agreement tables) from the saved .json; runs nothing")
     args = parser.parse_args(argv)
+    if args.report_only:
+        rewrite_report(Path(args.out))
+        print(f"rewrote {args.out}")
+        return 0
 
     from transformers import AutoTokenizer
 
@@ -311,22 +349,13 @@ def main(argv=None) -> int:
         print(f"vLLM {dtype}", flush=True)
         rows += run_vllm(model_dir, prompts, args.max_tokens, dtype, adapter, workdir, args.startup_timeout)
 
-    eos = tokenizer.eos_token_id
-    by = {(r["engine"], r["dtype"]): r["greedy_ids"] for r in rows}
-    agreement = {}
-    pairs = [(("hf generate, one prompt per call", "float32"), ("vLLM base", "float32")),
-             (("hf generate, one prompt per call", "float32"), ("hf generate", "float32")),
-             (("vLLM base", "float32"), ("vLLM base", "bfloat16")),
-             (("vLLM LoRA (hot-swapped)", "float32"), ("vLLM LoRA (hot-swapped)", "bfloat16"))]
-    for ref, other in pairs:
-        if ref in by and other in by:
-            agreement[f"{ref[0]} {ref[1]} vs {other[0]} {other[1]}"] = divergence(by[ref], by[other], eos)
     payload = {
         "machine": info, "machine_line": machine_line(info), "vllm": vllm_version(),
         "started": started, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "argv": list(argv if argv is not None else sys.argv[1:]), "settings": vars(args),
-        "rows": rows, "greedy_agreement": agreement,
+        "rows": rows, "eos_token_id": tokenizer.eos_token_id,
     }
+    payload["greedy_agreement"] = greedy_agreement(rows, tokenizer.eos_token_id)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(payload, indent=1))
