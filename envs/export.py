@@ -14,7 +14,8 @@ same whichever process or worker built each row. Columns:
   seed), ``index``, ``difficulty`` (the reset info's ``difficulty`` as text, "" when the env gives none);
 - the env's reward columns (``env.reward_columns(reset info)``: ``answer`` and ``item`` for Math, ``solution``
   and ``candidates`` for Temporal Clue), all str, so that ``env.grade_text(response, **columns)`` grades a
-  response later, in another process or engine, exactly as ``env.step`` would.
+  response later, in another process or engine, exactly as ``env.step`` would. (A text env that is not a
+  ``TextEnv`` has no reward columns: its responses can only be graded by replaying the episode.)
 
     rows = build_rows("TemporalClue-Easy-v0", 100, seed=0, workers=2)    # identical for any worker count
     write_rows(rows, "tc.jsonl")                                          # or .parquet, or a folder (datasets)
@@ -56,18 +57,16 @@ def episode_row(env, env_id: str, seed: int, index: int, *, system: str | None =
     from rlvr_gym.envs.text_env import TextEnv
 
     inner = env.unwrapped
-    if not isinstance(inner, TextEnv):
-        raise ValueError(f"{env_id} is not a text environment with a reward from text ({type(inner).__name__}); "
-                         f"dataset rows need one")
     reset_seed = episode_seed(seed, index)
     observation, info = env.reset(seed=reset_seed)
     if not isinstance(observation, str):
-        raise ValueError(f"{env_id} is not a text environment (observation {type(observation).__name__})")
+        raise ValueError(f"{env_id} is not a text environment (observation {type(observation).__name__}); "
+                         "its episodes cannot be text dataset rows")
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": observation}]
     row: dict[str, Any] = {"prompt": messages, "env_id": env_id, "env_kwargs": env_kwargs_text(env_kwargs),
                            "seed": int(reset_seed), "index": int(index),
                            "difficulty": str(info.get("difficulty") or "")}
-    columns = inner.reward_columns(info)
+    columns = inner.reward_columns(info) if isinstance(inner, TextEnv) else {}
     clash = sorted(set(columns) & set(row))
     if clash:
         raise ValueError(f"{env_id}'s reward columns {clash} clash with the row's own columns")
