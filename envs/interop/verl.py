@@ -37,7 +37,6 @@ is what ``env.step`` returns when that sheet ends the episode (all right, or ``m
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 __all__ = ["compute_score", "verl_row", "verl_rows", "parse_ground_truth", "write_verl_parquet",
@@ -107,31 +106,11 @@ def write_verl_parquet(rows, path) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # The reward entry point
 
-_ENVS: dict[tuple[str, str], Any] = {}
-_LOCK = threading.Lock()
-
-
-def _env(env_id: str, env_kwargs: dict):
-    """The env of (id, options), made once per process; each comes with a lock (verl calls the reward from
-    executor threads)."""
-    key = (env_id, json.dumps(env_kwargs, sort_keys=True))
-    with _LOCK:
-        if key not in _ENVS:
-            import rlvr_gym  # noqa: F401  (registers the ids)
-            from rlvr_gym.envs.registration import make_env
-            from rlvr_gym.envs.text_env import TextEnv
-
-            env = make_env(env_id, **env_kwargs)
-            if not isinstance(env.unwrapped, TextEnv):
-                raise ValueError(f"{env_id} does not grade text responses; it cannot be a verl reward")
-            _ENVS[key] = (env, threading.Lock())
-        return _ENVS[key]
-
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
                   **kwargs: Any) -> float:
     """verl's custom reward: the rlvr-gym env's ``grade_text`` of ``solution_str`` (module docstring)."""
+    from rlvr_gym.envs.interop.common import score_text
+
     env_id, env_kwargs, columns = parse_ground_truth(ground_truth)
-    env, lock = _env(env_id, env_kwargs)
-    with lock:
-        return float(env.unwrapped.grade_text(solution_str if isinstance(solution_str, str) else "", **columns).reward)
+    return score_text(env_id, env_kwargs, columns, solution_str if isinstance(solution_str, str) else "")
