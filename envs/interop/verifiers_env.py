@@ -30,9 +30,17 @@ from typing import Any
 
 try:
     import verifiers.v1 as vf
-except ImportError as exc:  # an optional engine: say what to install
+except ImportError as exc:  # an optional engine: say what to install, or what shadows it
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("verifiers")
+    if spec is not None and spec.origin and not (Path(spec.origin).parent / "v1").is_dir():
+        raise ImportError(f"the top-level name 'verifiers' is {spec.origin}, not Prime Intellect's package: Python "
+                          "was started in the rlvr-gym checkout (whose grader package is called verifiers); start "
+                          "it from another directory") from exc
     raise ImportError("rlvr_gym.envs.interop.verifiers_env needs Prime Intellect's verifiers >= 0.4: "
-                      "pip install 'verifiers>=0.4'") from exc
+                      "pip install 'verifiers>=0.4' uv") from exc
 
 __all__ = ["RlvrGymData", "RlvrGymTask", "RlvrGymConfig", "RlvrGymTaskset", "RlvrGymEnvConfig", "RlvrGymEnv",
            "load_environment", "task_data", "TASKSET_ID"]
