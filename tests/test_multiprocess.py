@@ -98,3 +98,5 @@ def test_two_processes_checkpoint_and_resume(tmp_path):
     assert (run / "checkpoint-3" / "trainer_state.json").is_file() and (run / "final").is_dir()
     assert sorted(p.name for p in (run / "completions").glob("*.parquet"))[-1] == "completions_00003.parquet"
     assert json.loads((run / "eval_after.json").read_text(encoding="utf-8"))["step"] == 3
+    # the held-out evaluation ran on the main process only: one line per evaluation (before, after 2, after 3)
+    assert [json.loads(line)["step"] for line in (run / "heldout.jsonl").open()] == [0, 2, 3]

@@ -62,8 +62,6 @@ class RlvrGymData(vf.TaskData):
 
 def task_data(row: dict) -> RlvrGymData:
     """A dataset row of envs/export.py as task data (a system message becomes the task's system prompt)."""
-    from rlvr_gym.envs.text_env import TextEnv  # noqa: F401  (the row came from a text env)
-
     messages = list(row["prompt"])
     system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
     user = messages[-1]["content"]
