@@ -10,8 +10,8 @@ The Python API is ``rlvr_gym.agents.grpo.train``.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 
 DESCRIPTION = """Train a causal LM with GRPO on rlvr-gym environments (TRL's GRPOTrainer underneath).
 
