@@ -37,6 +37,17 @@ if HAS_RG:
     VARIANTS.append(("Math-v0", {"source": "reasoning_gym:basic_arithmetic", "size": 20, "seed": 3}))
 
 
+_ENVS: dict = {}
+
+
+def shared_env(env_id: str, kwargs: dict):
+    """One env per (id, options) for this module's tests: the puzzles generated for one test serve the next."""
+    key = (env_id, json.dumps(kwargs, sort_keys=True))
+    if key not in _ENVS:
+        _ENVS[key] = make_env(env_id, **kwargs)
+    return _ENVS[key]
+
+
 def test_every_text_env_is_covered():
     assert {"Math-v0", "TemporalClue-v0", "TemporalClue-Feedback-v0"} <= set(TEXT_IDS)
     assert "Unmasking-v0" not in TEXT_IDS                  # array observations: not graded from text
@@ -62,7 +73,7 @@ def _responses(env, info) -> list[str]:
 def test_training_reward_equals_step_reward(env_id, kwargs):
     from rlvr_gym.agents.grpo.data import EnvReward, build_dataset
 
-    probe = make_env(env_id, **kwargs)
+    probe = shared_env(env_id, kwargs)
     multi_turn = probe.unwrapped.multi_turn
     rows = build_dataset([env_id], 3, seed=5, env_kwargs={env_id: kwargs})
     reward = EnvReward({env_id: kwargs})
@@ -126,11 +137,11 @@ def engine_cases(env_id: str, kwargs: dict, n: int = 1, seed: int = 5) -> list[d
     """Rows of the engines' datasets (envs/export.py) with the responses of ``_responses`` (sequences of sheets for
     a multi-turn env), and the reward ``env.step`` gives each: {"row", "replies", "step"}; shared with
     tests/test_engines.py."""
-    from rlvr_gym.envs.export import build_rows
+    from rlvr_gym.envs.export import episode_row
 
-    env = make_env(env_id, **kwargs)
+    env = shared_env(env_id, kwargs)              # its puzzle cache serves the row and the replays
     cases = []
-    for row in build_rows(env_id, n, seed=seed, env_kwargs=kwargs):
+    for row in (episode_row(env, env_id, seed, i, env_kwargs=kwargs) for i in range(n)):
         _, info = env.reset(seed=row["seed"])
         responses = _responses(env, info)
         plays = ([[r] for r in responses] if not env.unwrapped.multi_turn
@@ -144,7 +155,6 @@ def engine_cases(env_id: str, kwargs: dict, n: int = 1, seed: int = 5) -> list[d
                 if terminated or truncated:
                     break
             cases.append({"row": row, "replies": replies, "step": total})
-    env.close()
     return cases
 
 
@@ -156,7 +166,7 @@ def test_engine_rewards_equal_step_reward(env_id, kwargs):
     plays the whole episode, whose return is the sum of the step rewards."""
     from rlvr_gym.envs.interop.verl import compute_score, verl_row
 
-    probe = make_env(env_id, **kwargs)
+    probe = shared_env(env_id, kwargs)
     names, multi_turn = probe.unwrapped.reward_column_names, probe.unwrapped.multi_turn
     one_sheet = make_env(env_id, **kwargs, max_attempts=1) if multi_turn else probe
     rubric = _verifiers_rubric()
