@@ -170,14 +170,16 @@ class RlvrGymEnv(vf.Env[RlvrGymEnvConfig]):
 
 
 def load_environment(env_id: str = "Math-v0", n: int = 100, *, seed: int = 0, system: str | None = None,
-                     workers: int = 1, harness: str = "null", **env_kwargs: Any) -> vf.Env:
+                     workers: int = 1, harness: str = "null", runtime: str = "subprocess",
+                     **env_kwargs: Any) -> vf.Env:
     """The verifiers environment (``RlvrGymEnv`` over ``RlvrGymTaskset``) of ``n`` episodes of ``env_id`` with the
-    given env options; the agent runs in ``harness`` (default ``null``: a plain chat, no tools)."""
+    given env options; the agent runs in ``harness`` (default ``null``: a plain chat, no tools) on ``runtime``
+    (default ``subprocess``: this machine)."""
     from verifiers.v1.utils.loaders import resolve_env_config
 
     config = resolve_env_config({
         "taskset": {"id": TASKSET_ID, "env_id": env_id, "n": n, "seed": seed, "system": system, "workers": workers,
                     "env_kwargs": env_kwargs},
-        "agent": {"harness": {"id": harness}},
+        "agent": {"harness": {"id": harness}, "runtime": {"type": runtime}},
     })
     return vf.load_environment(config)
