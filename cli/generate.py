@@ -20,7 +20,9 @@ EPILOG = """examples:
   rlvr generate temporal-clue -n 100 --out easy.jsonl --difficulty easy
   rlvr generate temporal-clue -n 500 --players 3 --seed 7 --workers 8 --out p3.jsonl
   rlvr generate temporal-clue -n 10 --config '{"suspects": 4, "times": 2, "motive_mode": "unique"}' --out c.jsonl
-  rlvr eval TemporalClue-v0 --agent oracle --puzzles easy.jsonl"""
+  rlvr eval TemporalClue-v0 --agent oracle --puzzles easy.jsonl
+
+datasets of any text env (prompts + reward columns; JSONL, parquet, datasets folder, verl): rlvr export --help"""
 
 TASKS = ("temporal-clue",)
 DIFFICULTIES = ("easy", "medium", "hard", "expert")

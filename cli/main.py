@@ -19,6 +19,7 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "play": ("rlvr_gym.cli.play", "play a Temporal Clue mystery in the terminal"),
     "generate": ("rlvr_gym.cli.generate", "generate puzzles into a JSONL file (reproducible, parallel)"),
+    "export": ("rlvr_gym.cli.export", "export any text env as a dataset: JSONL, parquet, datasets folder, verl"),
     "eval": ("rlvr_gym.cli.eval", "evaluate an agent on any registered environment"),
     "train": ("rlvr_gym.cli.train", "train a model with GRPO (TRL) on any registered environment or a mix"),
     "dllm": ("rlvr_gym.cli.dllm", "diffusion-LM unmasking: train the tiny diffusion LM and unmasking policies for Unmasking-v0"),

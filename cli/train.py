@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 DESCRIPTION = """Train a causal LM with GRPO on rlvr-gym environments (TRL's GRPOTrainer underneath).
 
@@ -63,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     result = train(config)
+    if os.environ.get("RANK", "0") != "0":     # another rank of a multi-process launch: the main one reports
+        return 0
     out = console(stderr=args.json)
     for note in result.notes:
         out.print(f"[dim]{note}[/]")

@@ -127,8 +127,7 @@ def test_client_errors_are_not_retried(server):
         client.reply_batch(["x"])
     assert client.retries_done == 0
     for body, message in [({"messages": "hi"}, "messages must be"), ({"prompt": 3}, "prompt must be"),
-                          ({"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}, "max_tokens"),
-                          ({"messages": [{"role": "user", "content": "x"}], "stream": True}, "streaming")]:
+                          ({"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}, "max_tokens")]:
         path = "/chat/completions" if "messages" in body else "/completions"
         with pytest.raises(urllib.error.HTTPError) as info:
             _post(server.url + path, body)
@@ -218,3 +217,32 @@ def test_rlvr_serve_command_end_to_end(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _stream(url, body, key=KEY):
+    """The JSON events of a server-sent-event response, and whether it ended with [DONE]."""
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.headers["Content-Type"] == "text/event-stream"
+        lines = [line for line in resp.read().decode().split("\n\n") if line.strip()]
+    assert all(line.startswith("data: ") for line in lines)
+    return [json.loads(line[6:]) for line in lines if line != "data: [DONE]"], lines[-1] == "data: [DONE]"
+
+
+def test_streaming_replays_the_whole_completion_as_openai_chunks(server):
+    body = {"model": "tiny-random", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 6,
+            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
+    events, done = _stream(server.url + "/chat/completions", body)
+    whole = _post(server.url + "/chat/completions", {**body, "stream": False})
+    assert done and {e["object"] for e in events} == {"chat.completion.chunk"}
+    text = "".join(c["delta"].get("content", "") for e in events for c in e["choices"])
+    assert text == whole["choices"][0]["message"]["content"]              # greedy: the same text either way
+    assert events[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert [c["finish_reason"] for c in events[-2]["choices"]] == [whole["choices"][0]["finish_reason"]]
+    assert events[-1]["choices"] == [] and events[-1]["usage"] == whole["usage"]
+    events, done = _stream(server.url + "/completions", {"prompt": "hi", "max_tokens": 4, "temperature": 0,
+                                                          "stream": True})
+    assert done and len(events) == 1 and events[0]["object"] == "text_completion"
+    assert events[0]["choices"][0]["text"] == _post(server.url + "/completions",
+                                                    {"prompt": "hi", "max_tokens": 4, "temperature": 0})["choices"][0]["text"]

@@ -1,6 +1,7 @@
 """One reward path: for every registered text env id, the training reward equals the ``step`` reward on the same
 responses (envs/text_env.py). Single-turn envs: the trainer's dataset row + ``EnvReward`` vs ``reset(seed=row
-seed)`` + ``step``; multi-turn envs: the GRPO rollout's episode loop (``run_episode``) vs stepping the env by hand."""
+seed)`` + ``step``; multi-turn envs: the GRPO rollout's episode loop (``run_episode``) vs stepping the env by hand.
+The engines' entry points too (envs/interop/): verl's compute_score and verifiers' taskset reward against step."""
 
 from __future__ import annotations
 
@@ -36,6 +37,17 @@ if HAS_RG:
     VARIANTS.append(("Math-v0", {"source": "reasoning_gym:basic_arithmetic", "size": 20, "seed": 3}))
 
 
+_ENVS: dict = {}
+
+
+def shared_env(env_id: str, kwargs: dict):
+    """One env per (id, options) for this module's tests: the puzzles generated for one test serve the next."""
+    key = (env_id, json.dumps(kwargs, sort_keys=True))
+    if key not in _ENVS:
+        _ENVS[key] = make_env(env_id, **kwargs)
+    return _ENVS[key]
+
+
 def test_every_text_env_is_covered():
     assert {"Math-v0", "TemporalClue-v0", "TemporalClue-Feedback-v0"} <= set(TEXT_IDS)
     assert "Unmasking-v0" not in TEXT_IDS                  # array observations: not graded from text
@@ -61,7 +73,7 @@ def _responses(env, info) -> list[str]:
 def test_training_reward_equals_step_reward(env_id, kwargs):
     from rlvr_gym.agents.grpo.data import EnvReward, build_dataset
 
-    probe = make_env(env_id, **kwargs)
+    probe = shared_env(env_id, kwargs)
     multi_turn = probe.unwrapped.multi_turn
     rows = build_dataset([env_id], 3, seed=5, env_kwargs={env_id: kwargs})
     reward = EnvReward({env_id: kwargs})
@@ -103,3 +115,72 @@ def _check_multi_turn(env_id, kwargs, row, responses):
             done = terminated or truncated
         assert (trained, turns) == (stepped, n)
         assert [m["role"] for m in chat[len(row["prompt"]):]] == ["assistant", "user"] * (n - 1) + ["assistant"]
+
+
+# --- the engines' reward entry points (envs/interop/): verl's compute_score and verifiers' taskset scoring -------
+
+def _verifiers_rubric():
+    """tests/engines/verifiers_check.py's rubric_reward when verifiers (>= 0.4) is importable here, else None
+    (tests/test_engines.py runs the same check in a separate environment that has it)."""
+    if importlib.util.find_spec("verifiers") is None or importlib.util.find_spec("verifiers.v1") is None:
+        return None
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "engines"))
+    from verifiers_check import rubric_reward
+
+    return rubric_reward
+
+
+def engine_cases(env_id: str, kwargs: dict, n: int = 1, seed: int = 5) -> list[dict]:
+    """Rows of the engines' datasets (envs/export.py) with the responses of ``_responses`` (sequences of sheets for
+    a multi-turn env), and the reward ``env.step`` gives each: {"row", "replies", "step"}; shared with
+    tests/test_engines.py."""
+    from rlvr_gym.envs.export import episode_row
+
+    env = shared_env(env_id, kwargs)              # its puzzle cache serves the row and the replays
+    cases = []
+    for row in (episode_row(env, env_id, seed, i, env_kwargs=kwargs) for i in range(n)):
+        _, info = env.reset(seed=row["seed"])
+        responses = _responses(env, info)
+        plays = ([[r] for r in responses] if not env.unwrapped.multi_turn
+                 else [[r] for r in responses] + [responses[1:3] + responses[:1], responses[1:]])
+        for replies in plays:
+            env.reset(seed=row["seed"])
+            total = 0.0
+            for reply in replies:
+                _, reward, terminated, truncated, _ = env.step(reply)
+                total += reward
+                if terminated or truncated:
+                    break
+            cases.append({"row": row, "replies": replies, "step": total})
+    return cases
+
+
+@pytest.mark.parametrize("env_id,kwargs", [(e, {}) for e in TEXT_IDS] + VARIANTS,
+                         ids=lambda x: x if isinstance(x, str) else json.dumps(x, sort_keys=True))
+def test_engine_rewards_equal_step_reward(env_id, kwargs):
+    """verl's reward (compute_score on the exported ground truth) and verifiers' taskset reward equal ``step``.
+    Multi-turn envs: verl grades one sheet (grade_text), which is the step reward of a one-sheet episode; verifiers
+    plays the whole episode, whose return is the sum of the step rewards."""
+    from rlvr_gym.envs.interop.verl import compute_score, verl_row
+
+    probe = shared_env(env_id, kwargs)
+    names, multi_turn = probe.unwrapped.reward_column_names, probe.unwrapped.multi_turn
+    one_sheet = make_env(env_id, **kwargs, max_attempts=1) if multi_turn else probe
+    rubric = _verifiers_rubric()
+    cases = engine_cases(env_id, kwargs)
+    for case in cases:
+        row, replies = case["row"], case["replies"]
+        if len(replies) == 1:
+            verl = verl_row(row, reward_column_names=names)
+            score = compute_score(verl["data_source"], replies[0], verl["reward_model"]["ground_truth"],
+                                  verl["extra_info"])
+            one_sheet.reset(seed=row["seed"])
+            assert score == one_sheet.step(replies[0])[1], (env_id, replies[0])
+            if not multi_turn or score == 1.0:                # an all-right sheet ends a multi-turn episode
+                assert score == case["step"], (env_id, replies[0])
+        if rubric is not None:
+            assert rubric(row, replies) == case["step"], (env_id, replies)
+    assert max(c["step"] for c in cases) >= 1.0 and min(c["step"] for c in cases) == 0.0

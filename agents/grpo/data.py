@@ -4,7 +4,8 @@ Dataset rows (``build_dataset``): prompt (chat messages: optional system, then t
 message), env_id, index (row number: the curriculum's handle on a prompt), seed (the reset seed), difficulty,
 label (difficulty, prefixed with the env id in a mix), and the env's reward columns (envs/text_env.py: "answer"
 and "item" for Math, "solution" and "candidates" for Temporal Clue; "" in the rows of other envs of a mix). Row i
-of env E is ``E.reset(seed=episode_seed(seed, i))`` (envs/seeding.py).
+of env E is ``E.reset(seed=episode_seed(seed, i))``: the shared row rule of dataset exports (envs/export.py
+``episode_row``), so row i of a training run is row i of ``rlvr export dataset E --seed SEED``.
 
 The reward (``EnvReward``) is each row's env grading the completion: ``env.grade_text(text, **row's reward
 columns)``, the same call ``env.step`` makes, so training and evaluation reward the same way.
@@ -66,8 +67,8 @@ def build_dataset(env_specs: Sequence[str] | str, size: int, seed: int, *, env_k
     mix are shuffled with ``random.Random(seed)``; each row's index column is its position."""
     from datasets import Dataset
 
+    from rlvr_gym.envs.export import episode_row
     from rlvr_gym.envs.registration import make_env
-    from rlvr_gym.envs.seeding import episode_seed
     from rlvr_gym.envs.text_env import TextEnv
 
     specs = parse_env_specs(env_specs)
@@ -80,18 +81,16 @@ def build_dataset(env_specs: Sequence[str] | str, size: int, seed: int, *, env_k
         inner = env.unwrapped
         graded_by_env = isinstance(inner, TextEnv)
         columns += [c for c in (inner.reward_column_names if graded_by_env else ()) if c not in columns]
+        names = inner.reward_column_names if graded_by_env else ()
         for i in range(count):
-            reset_seed = episode_seed(seed, i)
-            obs, info = env.reset(seed=reset_seed)
-            if not isinstance(obs, str):
-                raise ValueError(f"{env_id} is not a text environment (observation {type(obs).__name__}); "
-                                 "GRPO training needs text prompts")
-            messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": obs}]
-            difficulty = str(info.get("difficulty") or "")
-            row = {"prompt": messages, "env_id": env_id, "seed": int(reset_seed), "difficulty": difficulty,
+            try:
+                shared = episode_row(env, env_id, seed, i, system=system)   # the one row rule (envs/export.py)
+            except ValueError as exc:
+                raise ValueError(f"{exc}; GRPO training needs text prompts") from None
+            difficulty = shared["difficulty"]
+            row = {"prompt": shared["prompt"], "env_id": env_id, "seed": shared["seed"], "difficulty": difficulty,
                    "label": difficulty if len(specs) == 1 else f"{env_id}/{difficulty}"}
-            if graded_by_env:
-                row.update(inner.reward_columns(info))
+            row.update((name, shared[name]) for name in names)
             rows.append(row)
         env.close()
     for row in rows:                      # every row has every column (a mix: "" where another env's column)

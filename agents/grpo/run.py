@@ -294,12 +294,13 @@ def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None =
     run = _Run(config, out)
     from accelerate import PartialState
 
-    state = PartialState()
-    run.is_main = state.is_main_process
-
     import torch
 
     cuda = uses_cuda(config)
+    # cpu=True on CPU: without it, ranks started on a machine without GPUs (accelerate launch --multi_gpu, torchrun)
+    # each see a one-process state, and every rank would evaluate and write the run's files as the main process.
+    state = PartialState(cpu=not cuda)
+    run.is_main = state.is_main_process
     run.device = str(state.device) if cuda else "cpu"
     if not cuda:
         torch.set_num_threads(config.threads or CPU_THREADS)

@@ -1,7 +1,10 @@
 """A small OpenAI-compatible HTTP server for a local transformers model (stdlib only besides the model).
 
-Endpoints: ``GET /v1/models``, ``POST /v1/completions``, ``POST /v1/chat/completions`` (no streaming).
-Responses carry ``usage`` token counts. Requests that arrive together are batched: handler threads put their
+Endpoints: ``GET /v1/models``, ``POST /v1/completions``, ``POST /v1/chat/completions``. Responses carry ``usage``
+token counts. ``"stream": true`` is answered as server-sent events in OpenAI's chunk format (a role chunk, the whole
+text as one content chunk, a finish chunk, a usage chunk when ``stream_options.include_usage``, then ``[DONE]``):
+generation is not incremental, but clients that always stream (e.g. the chat program of Prime Intellect's
+verifiers harnesses) work. Requests that arrive together are batched: handler threads put their
 prompts on a queue; one worker thread takes whatever is waiting (up to ``batch_size`` prompts with the same
 sampling parameters), generates them in one ``generate`` call and hands the results back.
 
@@ -182,8 +185,6 @@ class OpenAICompatServer:
 
     def completions(self, body: dict) -> dict:
         self._check_model(body)
-        if body.get("stream"):
-            raise RequestError(400, "streaming is not supported by this server")
         prompt = body.get("prompt")
         prompts = [prompt] if isinstance(prompt, str) else prompt
         if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
@@ -207,8 +208,6 @@ class OpenAICompatServer:
 
     def chat_completions(self, body: dict) -> dict:
         self._check_model(body)
-        if body.get("stream"):
-            raise RequestError(400, "streaming is not supported by this server")
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or not all(
             isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
@@ -237,6 +236,30 @@ class OpenAICompatServer:
                       "total_tokens": samples[0].prompt_tokens + completion_tokens},
         }
 
+    @staticmethod
+    def stream_events(response: dict, include_usage: bool) -> list[dict]:
+        """A finished completion as the chunks of an OpenAI stream (chat or text completion)."""
+        chat = response["object"] == "chat.completion"
+        head = {"id": response["id"], "object": "chat.completion.chunk" if chat else "text_completion",
+                "created": response["created"], "model": response["model"]}
+        events = []
+        for choice in response["choices"]:
+            i = choice["index"]
+            if chat:
+                text = choice["message"]["content"]
+                events.append({**head, "choices": [{"index": i, "delta": {"role": "assistant", "content": ""},
+                                                    "logprobs": None, "finish_reason": None}]})
+                events.append({**head, "choices": [{"index": i, "delta": {"content": text}, "logprobs": None,
+                                                    "finish_reason": None}]})
+                events.append({**head, "choices": [{"index": i, "delta": {}, "logprobs": None,
+                                                    "finish_reason": choice["finish_reason"]}]})
+            else:
+                events.append({**head, "choices": [{"index": i, "text": choice["text"], "logprobs": None,
+                                                    "finish_reason": choice["finish_reason"]}]})
+        if include_usage:
+            events.append({**head, "choices": [], "usage": response["usage"]})
+        return events
+
     def models(self) -> dict:
         return {"object": "list", "data": [{"id": self.served_name, "object": "model", "created": self.created,
                                             "owned_by": "rlvr-gym"}]}
@@ -260,6 +283,16 @@ class OpenAICompatServer:
                     self.send_header("Retry-After", "0")
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _send_stream(self, events: list[dict]) -> None:
+                # HTTP/1.0: the body ends when the connection closes, as server-sent events may
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                for event in events:
+                    self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
+                self.wfile.write(b"data: [DONE]\n\n")
 
             def _error(self, exc: RequestError) -> None:
                 self._send(exc.status, {"error": {"message": exc.message, "type": exc.kind, "code": exc.status}})
@@ -298,7 +331,13 @@ class OpenAICompatServer:
                         raise RequestError(400, "the request body is not valid JSON") from None
                     if not isinstance(body, dict):
                         raise RequestError(400, "the request body must be a JSON object")
-                    self._send(200, handler(body))
+                    response = handler(body)
+                    if body.get("stream"):
+                        options = body.get("stream_options") or {}
+                        include_usage = bool(options.get("include_usage")) if isinstance(options, dict) else False
+                        self._send_stream(server.stream_events(response, include_usage))
+                    else:
+                        self._send(200, response)
                 except RequestError as exc:
                     self._error(exc)
                 except Exception as exc:  # a bug or a generation failure: report it, keep serving
