@@ -15,11 +15,25 @@ class CLIError(Exception):
     """A user error the CLI reports as one line (exit code 2): bad option, missing file, bad spec."""
 
 
+WIDE_COLUMNS = 200   # tables written to a file or a pipe are not squeezed to rich's 80-column default
+
+
 def console(stderr: bool = False):
-    """A rich Console on stdout (results) or stderr (progress, messages)."""
+    """A rich Console on stdout (results) or stderr (progress, messages). Written to a file or a pipe, it is
+    ``WIDE_COLUMNS`` wide (or ``$COLUMNS``) and plain: tables keep their natural width, without colour codes."""
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if terminal:
+        return Console(stderr=stderr, highlight=False)
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else WIDE_COLUMNS
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def print_error(message: str) -> None:

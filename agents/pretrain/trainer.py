@@ -331,16 +331,16 @@ def plot_metrics(metrics_path: str | os.PathLike, png_path: str | os.PathLike, t
 
 
 class _Progress:
-    """A rich progress bar with the latest metrics, or nothing."""
+    """The progress display (agents/evaluation/progress.py: a bar on a terminal, plain lines in a log) with the
+    latest metrics, or nothing."""
 
     def __init__(self, enabled: bool, total: int, start: int):
         self.bar = None
         if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+            from rlvr_gym.agents.evaluation.progress import progress_bar  # noqa: PLC0415
 
-            self.bar = Progress(TextColumn("[bold]pretrain"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
-            self.task = self.bar.add_task("train", total=total, completed=start, info="")
+            self.bar = progress_bar()
+            self.task = self.bar.add_task("pretrain", total=total, completed=start, status="")
             self.bar.start()
 
     def update(self, step: int, row: dict[str, Any]) -> None:
@@ -349,7 +349,7 @@ class _Progress:
         info = f"nll {row['loss/nll']:.3f}  lambda {row['let/lambda']:.3g}  {row['tokens_per_s']:.0f} tok/s"
         if row.get("eval/nll") is not None:
             info += f"  eval {row['eval/nll']:.3f}"
-        self.bar.update(self.task, completed=step + 1, info=info)
+        self.bar.update(self.task, completed=step + 1, status=info)
 
     def close(self) -> None:
         if self.bar is not None:
