@@ -1,10 +1,11 @@
 """``hf:`` agents: a transformers causal LM generating locally, batched, on CPU or GPU.
 
-Spec: ``hf:<local dir | hub name | smollm2-135m | tiny-random>[?key=value&...]``; options (keyword arguments
+Spec: ``hf:<local dir | adapter dir | hub name | smollm2-135m | tiny-random>[?key=value&...]``; options (keyword arguments
 of ``from_spec`` or spec query) are the ``SamplingParams`` fields (temperature, top_p, max_tokens, stop, seed, n)
 plus ``device`` (auto|cpu|cuda|cuda:N|mps), ``dtype`` (auto|float32|bfloat16|float16), ``threads`` (torch CPU
 threads), ``batch_size``, ``system`` (a system message), ``chat`` (apply the chat template, default True when the
-tokenizer has one).
+tokenizer has one), ``merge`` (a PEFT adapter directory, such as a run's ``final/``, is loaded on its base model;
+``merge=true`` merges it into the base weights first: faster, the same function up to rounding).
 
 Each observation becomes one user message; the chat template is applied with the generation prompt; prompts
 are padded on the left and generated in batches; the text is cut at the first stop string.
@@ -65,12 +66,15 @@ class HFAgent(Agent):
         batch_size: int = 8,
         system: str | None = None,
         chat: bool | None = None,
+        merge: bool = False,
     ):
         from rlvr_gym.agents.lm.models import load_model
 
+        if not isinstance(merge, bool):
+            raise ValueError(f"merge must be true or false, got {merge!r}")
         device = pick_device(device)
         threads = set_cpu_threads(threads) if device == "cpu" else None
-        loaded, tokenizer, _ = load_model(model, device, dtype)
+        loaded, tokenizer, _ = load_model(model, device, dtype, merge=merge)
         self._setup(loaded, tokenizer, name=str(model), sampling=sampling, device=device, batch_size=batch_size,
                     system=system, chat=chat)
         self.threads = threads
@@ -215,7 +219,7 @@ class HFAgent(Agent):
         self.model = None
 
 
-_AGENT_OPTIONS = ("device", "dtype", "threads", "batch_size", "system", "chat")
+_AGENT_OPTIONS = ("device", "dtype", "threads", "batch_size", "system", "chat", "merge")
 
 
 def from_spec(rest: str, **options: Any) -> HFAgent:

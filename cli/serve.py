@@ -12,7 +12,11 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="smollm2-135m | tiny-random | a local model directory | a cached hub name")
+    parser.add_argument("model", help="smollm2-135m | tiny-random | a local model directory | a PEFT adapter directory "
+                                      "(e.g. runs/main/final: loaded on its base model) | a cached hub name")
+    parser.add_argument("--merge", action="store_true",
+                        help="merge a PEFT adapter into its base weights before serving (faster; same function up "
+                             "to rounding)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 = any free port)")
     parser.add_argument("--served-name", default=None, help="model name clients must send (default: MODEL)")
@@ -31,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
     serve(
         args.model, args.host, args.port, served_name=args.served_name, api_key=args.api_key,
         batch_size=args.batch_size, max_tokens=args.max_tokens, device=args.device, threads=args.threads,
-        verbose=args.verbose,
+        verbose=args.verbose, **({"merge": True} if args.merge else {}),
     )
     return 0
