@@ -306,7 +306,8 @@ def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None =
 
     from rlvr_gym.agents.grpo.peft_presets import prepare_peft, trainable_parameters
 
-    model, tokenizer, model_path = load_model(config.model, run.device)
+    # an adapter directory (e.g. an earlier run's final/) loads with its adapter trainable: training continues it
+    model, tokenizer, model_path = load_model(config.model, run.device, trainable=True)
     run.model, run.tokenizer = model, tokenizer
     notes: list[str] = []
 
