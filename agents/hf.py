@@ -121,8 +121,10 @@ class HFAgent(Agent):
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     # -- generation ----------------------------------------------------------------------------------------
-    def generate(self, prompts: Sequence[str], sampling: SamplingParams | None = None) -> list[list[Reply]]:
-        """``sampling.n`` completions for each already-formatted prompt text."""
+    def generate(self, prompts: Sequence[str], sampling: SamplingParams | None = None, *,
+                 max_time_s: float | None = None) -> list[list[Reply]]:
+        """``sampling.n`` completions for each already-formatted prompt text. ``max_time_s``: each batch's
+        generation stops after this many seconds (transformers' ``max_time``; those replies end "length")."""
         import torch
 
         params = sampling or self.sampling
@@ -131,11 +133,12 @@ class HFAgent(Agent):
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             batch = [prompts[i] for i in idx]
-            for i, replies in zip(idx, self._generate_batch(batch, params, torch)):
+            for i, replies in zip(idx, self._generate_batch(batch, params, torch, max_time_s)):
                 results[i] = replies
         return results  # type: ignore[return-value]
 
-    def _generate_batch(self, prompts: list[str], params: SamplingParams, torch) -> list[list[Reply]]:
+    def _generate_batch(self, prompts: list[str], params: SamplingParams, torch,
+                        max_time_s: float | None = None) -> list[list[Reply]]:
         tok = self.tokenizer
         # The chat template already holds the special tokens; plain prompts get the tokenizer's defaults.
         # Batched generation pads on the left (the tokenizer may be shared with a trainer that pads its own way).
@@ -153,6 +156,8 @@ class HFAgent(Agent):
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
         if params.stop:
             kwargs.update(stop_strings=list(params.stop), tokenizer=tok)
+        if max_time_s is not None:
+            kwargs["max_time"] = float(max_time_s)
         self._calls += 1
         started = time.perf_counter()
         # fork_rng: seeding here must not move the caller's global RNG (CUDA generators included on a GPU).
