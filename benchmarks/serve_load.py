@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.valid, args.bad_rounds = 24, 1
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from machine import machine_info, machine_line  # noqa: E402
+    from machine import machine_info  # noqa: E402
 
     from rlvr_gym.agents.serving.openai_server import ServerLimits
 
@@ -312,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(r: dict) -> str:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from machine import machine_line  # noqa: E402
+
     a, b = r["alone"], r["with_bad_requests"]
     lines = [
         "# `rlvr serve` under load and bad requests",
@@ -322,8 +325,9 @@ def render(r: dict) -> str:
         f"{b['bad_clients']} clients sending every bad request kind in turn ({r['bad_rounds']} rounds each) while "
         f"the valid ones run.",
         "",
-        f"Machine: {machine_line(r['machine'])}; load average {r['load_average_start']:.1f} at the start, "
-        f"{r['load_average_end']:.1f} at the end (other engineers' jobs share the 2 cores).",
+        f"Machine: {machine_line(r['machine'])} (at the end). 1-minute load average {r['load_average_start']:.1f} "
+        f"at the start, {r['load_average_end']:.1f} at the end: other jobs shared the 2 cores throughout, so "
+        f"differences of a few tenths of a second between the phases are the machine's, not the server's.",
         f"Command: `{r['command'].strip()}`.",
         "",
         "| phase | valid ok | p50 s | p95 s | max s | requests/s | server RSS peak |",
