@@ -171,4 +171,6 @@ def test_loading_shows_no_weight_bars_and_keeps_real_warnings(capfd):
         root.removeHandler(handler)
     assert "a real problem with the weights" in stream.getvalue() and "torch_dtype" not in stream.getvalue()
     assert [str(w.message) for w in caught] == ["another real problem"]
-    assert not any(isinstance(f, models._DropMessages) for f in handler.filters + root.filters)
+    from rlvr_gym.envs.loading import _DropMessages
+
+    assert not any(isinstance(f, _DropMessages) for f in handler.filters + root.filters)

@@ -33,9 +33,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import logging
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -44,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlvr_gym.envs.cache import cache_root
+from rlvr_gym.envs.loading import quiet_loading
 
 EMBEDDED = "smollm2-135m"
 TINY = "tiny-random"
@@ -372,48 +371,6 @@ def default_dtype(device: str):
     import torch
 
     return torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
-
-
-class _DropMessages(logging.Filter):
-    def __init__(self, fragments: tuple[str, ...]):
-        super().__init__()
-        self.fragments = fragments
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not any(fragment in message for fragment in self.fragments)
-
-
-# Messages of transformers that a load through this module makes and a user can do nothing about.
-_LOAD_NOISE = ("`torch_dtype` is deprecated", "`is_gradient_checkpointing` is deprecated")
-
-
-@contextlib.contextmanager
-def quiet_loading():
-    """Within: no "Loading weights" / "Writing model shards" progress bars and none of ``_LOAD_NOISE`` (log
-    records or warnings); every other warning of transformers still shows. The previous progress-bar setting is
-    restored after."""
-    import warnings
-
-    from transformers.utils import logging as hf_logging
-
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    drop = _DropMessages(_LOAD_NOISE)
-    root = logging.getLogger("transformers")
-    targets = [root, *root.handlers]
-    for target in targets:
-        target.addFilter(drop)
-    try:
-        with warnings.catch_warnings():
-            for fragment in _LOAD_NOISE:
-                warnings.filterwarnings("ignore", message=f".*{re.escape(fragment)}")
-            yield
-    finally:
-        for target in targets:
-            target.removeFilter(drop)
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
 
 
 def _torch_dtype(dtype, device: str):
