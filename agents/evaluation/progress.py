@@ -189,9 +189,9 @@ class PlainProgress:
         if task.total:
             parts[0] += f" ({100 * done / task.total:.0f}%)"
         rate = (done - task.initial) / elapsed if elapsed > 0 else 0.0
-        if rate > 0:
-            parts.append(f"{rate:.3g}/s" if rate >= 0.1 else f"{1 / rate:.3g} s each")
         status = task.fields.get("status")
+        if rate > 0 and not (isinstance(status, str) and status.endswith("/s")):   # a status may state the rate
+            parts.append(f"{rate:.3g}/s" if rate >= 0.1 else f"{1 / rate:.3g} s each")
         if status:
             parts.append(str(status))
         tail = f"elapsed {_duration(elapsed)}"
