@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups are read from /proc")
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -123,7 +124,6 @@ def test_iter_puzzles_terminates_its_workers_when_closed():
     assert multiprocessing.active_children() == []
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty and /proc")
 def test_ctrl_c_at_the_play_prompt_leaves_the_case_after_a_hint():
     import pty
     import select
