@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
                       f"{after['accuracy'] - before['accuracy']:+.1%}", style="bold")
         out.print(table)
     out.print(f"run folder: {result.out}")
-    out.print("evaluate the trained model again (the held-out episodes of this run):", soft_wrap=True)
+    out.print("evaluate the trained model again (the held-out episodes of this run):" if config.eval_size else
+              "evaluate the trained model on held-out episodes (the seed --eval-seed names):", soft_wrap=True)
     for command in eval_commands(config, result.out):
         out.print(f"  {command}", soft_wrap=True, markup=False, highlight=False)
     if args.json:
