@@ -73,7 +73,7 @@ class TrainConfig:
     groups: str = option("pass", "curriculum groups: by pass rate or by the difficulty label", section=_CURRICULUM,
                          choices=GROUPINGS)
     # run folder
-    out: str = option("runs/train", "run folder", section=_RUN)
+    out: str = option("runs/train", "run folder", section=_RUN, metavar="DIR")
     resume: bool = option(False, "continue the run in --out from its last checkpoint (a finished run is reported "
                                  "as it is; with a larger --max-steps it is extended)", section=_RUN)
     progress: bool = option(True, "a progress display (off: TRL's log lines)", section=_RUN)
