@@ -18,7 +18,7 @@ Each --env is an env id, optionally with a weight (Math-Easy-v0:0.7); the held-o
 env, seed --eval-seed) is evaluated before and after training with the `rlvr eval` harness."""
 
 EPILOG = """examples:
-  rlvr train --env Math-Easy-v0 --model smollm2-135m --peft lora --max-steps 30 --out runs/math
+  rlvr train --env Math-v0 --env-kwargs '{"Math-v0": {"levels": [0], "last_number": true}}' --max-steps 30 --out runs/math
   rlvr train --env Math-Easy-v0:0.7 --env TemporalClue-Easy-v0:0.3 --peft dora --lora-r 32 --out runs/mix
   rlvr train --config configs/main_cpu.yaml --out runs/main
   rlvr train --config configs/main_cpu.yaml --out runs/main --resume      # continue from the last checkpoint
