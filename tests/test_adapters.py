@@ -126,3 +126,13 @@ def test_train_continues_an_adapter(adapter_dir, tmp_path):
     assert any("continuing the lora adapter" in note for note in result.notes)
     saved = json.loads((tmp_path / "run" / "final" / "adapter_config.json").read_text())
     assert saved["r"] == 4 and saved["base_model_name_or_path"].endswith("tiny-random")   # the same adapter
+
+
+def test_an_adapter_can_be_the_pretraining_teacher(adapter_dir):
+    from rlvr_gym.agents.lm.models import load_model
+    from rlvr_gym.agents.pretrain.trainer import load_teacher
+
+    teacher = load_teacher(str(adapter_dir))
+    merged, tokenizer, _ = load_model(adapter_dir, merge=True)
+    assert not isinstance(teacher, peft.PeftModel) and not any(p.requires_grad for p in teacher.parameters())
+    assert torch.allclose(_logits(teacher, tokenizer), _logits(merged, tokenizer), atol=1e-5)

@@ -237,11 +237,16 @@ def build_model(cfg: PretrainConfig, vocab_size: int, eos_token_id: int | None =
 
 
 def load_teacher(spec: str):
-    """A frozen causal LM in eval mode. ``spec``: an HF model directory, or a name agents.models resolves."""
+    """A frozen causal LM in eval mode. ``spec``: an HF model directory, a PEFT adapter directory (merged into its
+    base model), or a name agents.models resolves."""
     from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
+    from rlvr_gym.agents.lm.models import adapter_ref, load_model  # noqa: PLC0415
+
     model = None
-    if not Path(spec).is_dir():
+    if adapter_ref(spec) is not None:
+        model, _, _ = load_model(spec, "cpu", "float32", merge=True)
+    elif not Path(spec).is_dir():
         try:
             from rlvr_gym.agents.lm.models import resolve_model  # noqa: PLC0415 (helper model-agents)
         except ImportError:
@@ -254,7 +259,10 @@ def load_teacher(spec: str):
         else:
             spec = str(resolved)
     if model is None:
-        model = AutoModelForCausalLM.from_pretrained(spec)
+        from rlvr_gym.envs.loading import quiet_loading  # noqa: PLC0415
+
+        with quiet_loading():
+            model = AutoModelForCausalLM.from_pretrained(spec)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
