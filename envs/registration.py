@@ -19,7 +19,7 @@ __all__ = ["EnvSpecError", "make_env", "rlvr_env_ids", "env_options", "env_optio
 DESCRIPTIONS: dict[str, str] = {}   # env id -> one line (`rlvr envs`)
 
 
-def _register(env_id: str, entry_point: str, description: str, **kwargs) -> None:
+def _register(env_id: str, entry_point: str, description: str = "", **kwargs) -> None:
     DESCRIPTIONS[env_id] = description
     if env_id not in registry:  # importing twice (e.g. reload) must not warn
         register(id=env_id, entry_point=entry_point, **kwargs)
