@@ -5,7 +5,8 @@ one-observation form. Agents that know what a reply cost (tokens, latency) retur
 ``reply_batch``; the evaluation harness uses that when present and falls back to ``act_batch``.
 
 Agent specs (``rlvr eval --agent SPEC``) are resolved by ``load_agent``:
-  random | oracle | python:module:Class | python:module:Class:json-kwargs
+  random | oracle | python:module:Class | python:module:Class:json-kwargs (module: a dotted name, found on sys.path
+  or in the current directory, or a path/to/file.py)
   hf:<path|hub name|smollm2-135m|tiny-random> | openai:<model>@<base_url> | vllm:<path>
   unmask:<fast-dllm[:lambda]|topk[:steps]|random[:steps]|l2r[:steps]|policy:<checkpoint>> (Unmasking-v0; these
   act on observation dicts and return MultiBinary arrays, see agents/unmasking/policies.py)
@@ -62,8 +63,45 @@ SPEC_HELP = (
 )
 
 
+def _import_agent_module(module_name: str):
+    """The module of a python: spec: a dotted name found on sys.path or, as ``python -m`` would, in the current
+    directory (so ``python:examples.my_agent:Class`` works from the repository root under the ``rlvr`` command);
+    or a file path ending in .py."""
+    import os
+    import sys
+
+    if module_name.endswith(".py"):
+        from importlib.util import module_from_spec, spec_from_file_location
+
+        path = os.path.abspath(os.path.expanduser(module_name))
+        if not os.path.isfile(path):
+            raise AgentSpecError(f"agent file not found: {module_name}")
+        spec = spec_from_file_location(f"rlvr_gym_user_agent_{abs(hash(path))}", path)
+        module = module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - the user's file failed to run: say where
+            raise AgentSpecError(f"running {module_name} failed: {type(exc).__name__}: {exc}") from None
+        return module
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing_here = exc.name is not None and module_name.split(".")[0] == exc.name.split(".")[0]
+        cwd = os.getcwd()
+        if not missing_here or cwd in sys.path or "" in sys.path:
+            raise AgentSpecError(f"cannot import module {module_name!r} for agent spec: {exc}") from None
+    except ImportError as exc:
+        raise AgentSpecError(f"cannot import module {module_name!r} for agent spec: {exc}") from None
+    sys.path.insert(0, cwd)       # as `python -m` does: modules of the current directory come first
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise AgentSpecError(f"cannot import module {module_name!r} for agent spec (looked on sys.path and in "
+                             f"{cwd}): {exc}") from None
+
+
 def _load_python_agent(target: str) -> Agent:
-    # python:module:Class or python:module:Class:{"kw": 1}
+    # python:module:Class or python:module:Class:{"kw": 1}; the module may be a path/to/file.py
     parts = target.split(":", 2)
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise AgentSpecError(f"expected python:module:Class, got python:{target!r}. {SPEC_HELP}")
@@ -76,10 +114,7 @@ def _load_python_agent(target: str) -> Agent:
             raise AgentSpecError(f"the kwargs after the class must be a JSON object: {exc}") from None
         if not isinstance(kwargs, dict):
             raise AgentSpecError("the kwargs after the class must be a JSON object")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise AgentSpecError(f"cannot import module {module_name!r} for agent spec: {exc}") from None
+    module = _import_agent_module(module_name)
     cls = getattr(module, class_name, None)
     if cls is None:
         raise AgentSpecError(f"module {module_name!r} has no attribute {class_name!r}")

@@ -1,10 +1,11 @@
 """``hf:`` agents: a transformers causal LM generating locally, batched, on CPU or GPU.
 
-Spec: ``hf:<local dir | hub name | smollm2-135m | tiny-random>[?key=value&...]``; options (keyword arguments
+Spec: ``hf:<local dir | adapter dir | hub name | smollm2-135m | tiny-random>[?key=value&...]``; options (keyword arguments
 of ``from_spec`` or spec query) are the ``SamplingParams`` fields (temperature, top_p, max_tokens, stop, seed, n)
 plus ``device`` (auto|cpu|cuda|cuda:N|mps), ``dtype`` (auto|float32|bfloat16|float16), ``threads`` (torch CPU
 threads), ``batch_size``, ``system`` (a system message), ``chat`` (apply the chat template, default True when the
-tokenizer has one).
+tokenizer has one), ``merge`` (a PEFT adapter directory, such as a run's ``final/``, is loaded on its base model;
+``merge=true`` merges it into the base weights first: faster, the same function up to rounding).
 
 Each observation becomes one user message; the chat template is applied with the generation prompt; prompts
 are padded on the left and generated in batches; the text is cut at the first stop string.
@@ -65,12 +66,15 @@ class HFAgent(Agent):
         batch_size: int = 8,
         system: str | None = None,
         chat: bool | None = None,
+        merge: bool = False,
     ):
         from rlvr_gym.agents.lm.models import load_model
 
+        if not isinstance(merge, bool):
+            raise ValueError(f"merge must be true or false, got {merge!r}")
         device = pick_device(device)
         threads = set_cpu_threads(threads) if device == "cpu" else None
-        loaded, tokenizer, _ = load_model(model, device, dtype)
+        loaded, tokenizer, _ = load_model(model, device, dtype, merge=merge)
         self._setup(loaded, tokenizer, name=str(model), sampling=sampling, device=device, batch_size=batch_size,
                     system=system, chat=chat)
         self.threads = threads
@@ -117,8 +121,10 @@ class HFAgent(Agent):
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     # -- generation ----------------------------------------------------------------------------------------
-    def generate(self, prompts: Sequence[str], sampling: SamplingParams | None = None) -> list[list[Reply]]:
-        """``sampling.n`` completions for each already-formatted prompt text."""
+    def generate(self, prompts: Sequence[str], sampling: SamplingParams | None = None, *,
+                 max_time_s: float | None = None) -> list[list[Reply]]:
+        """``sampling.n`` completions for each already-formatted prompt text. ``max_time_s``: each batch's
+        generation stops after this many seconds (transformers' ``max_time``; those replies end "length")."""
         import torch
 
         params = sampling or self.sampling
@@ -127,11 +133,12 @@ class HFAgent(Agent):
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             batch = [prompts[i] for i in idx]
-            for i, replies in zip(idx, self._generate_batch(batch, params, torch)):
+            for i, replies in zip(idx, self._generate_batch(batch, params, torch, max_time_s)):
                 results[i] = replies
         return results  # type: ignore[return-value]
 
-    def _generate_batch(self, prompts: list[str], params: SamplingParams, torch) -> list[list[Reply]]:
+    def _generate_batch(self, prompts: list[str], params: SamplingParams, torch,
+                        max_time_s: float | None = None) -> list[list[Reply]]:
         tok = self.tokenizer
         # The chat template already holds the special tokens; plain prompts get the tokenizer's defaults.
         # Batched generation pads on the left (the tokenizer may be shared with a trainer that pads its own way).
@@ -149,6 +156,8 @@ class HFAgent(Agent):
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
         if params.stop:
             kwargs.update(stop_strings=list(params.stop), tokenizer=tok)
+        if max_time_s is not None:
+            kwargs["max_time"] = float(max_time_s)
         self._calls += 1
         started = time.perf_counter()
         # fork_rng: seeding here must not move the caller's global RNG (CUDA generators included on a GPU).
@@ -215,7 +224,7 @@ class HFAgent(Agent):
         self.model = None
 
 
-_AGENT_OPTIONS = ("device", "dtype", "threads", "batch_size", "system", "chat")
+_AGENT_OPTIONS = ("device", "dtype", "threads", "batch_size", "system", "chat", "merge")
 
 
 def from_spec(rest: str, **options: Any) -> HFAgent:

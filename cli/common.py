@@ -15,11 +15,25 @@ class CLIError(Exception):
     """A user error the CLI reports as one line (exit code 2): bad option, missing file, bad spec."""
 
 
+WIDE_COLUMNS = 200   # tables written to a file or a pipe are not squeezed to rich's 80-column default
+
+
 def console(stderr: bool = False):
-    """A rich Console on stdout (results) or stderr (progress, messages)."""
+    """A rich Console on stdout (results) or stderr (progress, messages). Written to a file or a pipe, it is
+    ``WIDE_COLUMNS`` wide (or ``$COLUMNS``) and plain: tables keep their natural width, without colour codes."""
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if terminal:
+        return Console(stderr=stderr, highlight=False)
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else WIDE_COLUMNS
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def print_error(message: str) -> None:
@@ -90,10 +104,10 @@ def _kv_option(text: str) -> tuple[str, Any]:
 
 
 def add_config_arguments(parser, config_cls) -> None:
-    """One option per field of a config dataclass, from the field's metadata (help, flag, section, choices, metavar,
-    style; see agents/training/options.py). Options default to argparse.SUPPRESS, so the parsed namespace holds only
-    what was typed (``config_overrides`` collects it) and a YAML file or the dataclass supplies the rest. The help
-    shows each field's default."""
+    """One option per field of a config dataclass, from the field's metadata (help, flag, aliases, section, choices,
+    metavar, style, const; see agents/training/options.py). Options default to argparse.SUPPRESS, so the parsed
+    namespace holds only what was typed (``config_overrides`` collects it) and a YAML file or the dataclass supplies
+    the rest. The help shows each field's default; aliases (older spellings) parse but are not shown."""
     import argparse
     import dataclasses
     import typing
@@ -109,7 +123,8 @@ def add_config_arguments(parser, config_cls) -> None:
         flag = meta.get("flag") or "--" + f.name.replace("_", "-")
         kind, _ = _field_kind(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        shown = "" if default in (None, {}, [], "") else f" (default: {','.join(default) if isinstance(default, list) else default})"
+        shown = "" if default in (None, {}, [], "", ()) else \
+            f" (default: {','.join(map(str, default)) if isinstance(default, (list, tuple)) else default})"
         kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=(meta.get("help") or "") + shown)
         if meta.get("metavar") or (kind is not bool and not meta.get("choices")):
             kwargs["metavar"] = meta.get("metavar") or flag.lstrip("-").upper().replace("-", "_")
@@ -128,7 +143,11 @@ def add_config_arguments(parser, config_cls) -> None:
             kwargs.update(action="append", type=_kv_option)
         else:
             kwargs["type"] = kind if kind in (int, float, str) else str
+        if meta.get("const") is not None:
+            kwargs.update(nargs="?", const=meta["const"])
         target.add_argument(flag, **kwargs)
+        for alias in meta.get("aliases") or ():
+            target.add_argument(alias, **{**kwargs, "help": argparse.SUPPRESS})
 
 
 def config_overrides(args, config_cls) -> dict[str, Any]:

@@ -17,7 +17,7 @@ Agent specs: random | oracle | python:module:Class[:json-kwargs] | hf:... | open
 EPILOG = """examples:
   rlvr eval TemporalClue-Easy-v0 --agent random -n 50
   rlvr eval TemporalClue-v0 --agent oracle --env-kwargs '{"players": 2}' -n 20 --out runs/oracle
-  rlvr eval TemporalClue-v0 --agent oracle --puzzles val.json --json
+  rlvr eval TemporalClue-v0 --agent oracle --puzzles easy.jsonl --json     # easy.jsonl from `rlvr generate`
   rlvr eval TemporalClue-v0 --agent python:my_agents:Smart:'{"depth": 2}' -n 10
 
 outputs: DIR/results.jsonl (index, env_id, puzzle_id, difficulty, prompt, response, reward, correct,
@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-kwargs", default=None, metavar="JSON",
                         help="options for model agents (max_tokens, temperature, ...), a JSON object")
     parser.add_argument("--puzzles", default=None, metavar="FILE",
-                        help="play the puzzles of this file (our JSONL or the original release's JSON)")
+                        help="Temporal Clue ids: play the puzzles of this file (`rlvr generate` JSONL, or the "
+                             "original release's val.json/test.json)")
     parser.add_argument("--out", default=None, metavar="DIR", help="write DIR/results.jsonl and DIR/summary.json")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on the last line of stdout")
     parser.add_argument("--batch-size", type=int, default=8, metavar="B",
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     env_kwargs = parse_json_object(args.env_kwargs, "--env-kwargs")
     agent_kwargs = parse_json_object(args.agent_kwargs, "--agent-kwargs")
     if args.puzzles is not None:
+        _check_puzzles_option(args.env_id, args.puzzles)
         env_kwargs["puzzles"] = str(existing_file(args.puzzles, "--puzzles"))
 
     rows, summary = evaluate(
@@ -76,6 +78,24 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False), flush=True)
     return 0
+
+
+def _check_puzzles_option(env_id: str, path: str) -> None:
+    """--puzzles is a Temporal Clue option: say so, in the user's terms, for an env that has no such option."""
+    import json as _json
+
+    from rlvr_gym.cli.common import CLIError
+    from rlvr_gym.envs.registration import env_options
+
+    options = env_options(env_id)
+    if not options or "puzzles" in options:
+        return          # a Temporal Clue id, or an id this check cannot see into (make_env will say)
+    if "source" in options:
+        source = _json.dumps({"source": path})
+        raise CLIError(f"--puzzles plays a file of Temporal Clue puzzles; {env_id} reads problems from a file with "
+                       f"--env-kwargs '{source}' (JSONL/JSON/parquet: question and answer fields)")
+    raise CLIError(f"--puzzles plays a file of Temporal Clue puzzles; {env_id} takes no puzzle file "
+                   f"(its options: {', '.join(options)}; see `rlvr envs {env_id}`)")
 
 
 def summary_table(summary: dict):

@@ -79,17 +79,25 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    clues = questions = 0
-    with out.open("w", encoding="utf-8") as handle, progress_bar() as progress:
-        task = progress.add_task(f"generating {config.name}", total=args.num, status="")
-        done = 0
-        for _, puzzle in iter_puzzles(config, args.num, args.seed, workers):
-            handle.write(_line(puzzle) + "\n")
-            clues += len(puzzle.clues)
-            questions += len(puzzle.questions)
-            done += 1
-            rate = done / max(time.perf_counter() - start, 1e-9)
-            progress.update(task, advance=1, status=f"{rate:.2f}/s")
+    clues = questions = done = 0
+    try:
+        with out.open("w", encoding="utf-8") as handle, progress_bar() as progress:
+            task = progress.add_task(f"generating {config.name}", total=args.num, status="")
+            for _, puzzle in iter_puzzles(config, args.num, args.seed, workers):
+                handle.write(_line(puzzle) + "\n")
+                handle.flush()   # the file always ends with a complete line, whenever the run stops
+                clues += len(puzzle.clues)
+                questions += len(puzzle.questions)
+                done += 1
+                rate = done / max(time.perf_counter() - start, 1e-9)
+                progress.update(task, advance=1, status=f"{rate:.2f}/s")
+    except KeyboardInterrupt:
+        # iter_puzzles has already terminated its workers; the file is closed and holds whole lines only.
+        from rlvr_gym.cli.common import print_error
+
+        print_error(f"interrupted: {out} holds the first {done} of {args.num} puzzles (complete lines; "
+                    f"line i is item i of seed {args.seed})")
+        return 130
     seconds = time.perf_counter() - start
     console().print(
         f"wrote {args.num} {config.name} puzzles to {out} in {seconds:.1f} s "

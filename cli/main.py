@@ -17,6 +17,7 @@ import sys
 
 # name -> (module, one-line help shown by `rlvr --help`)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "envs": ("rlvr_gym.cli.envs", "list the environments: ids, what each is, its options and their defaults"),
     "play": ("rlvr_gym.cli.play", "play a Temporal Clue mystery in the terminal"),
     "generate": ("rlvr_gym.cli.generate", "generate puzzles into a JSONL file (reproducible, parallel)"),
     "export": ("rlvr_gym.cli.export", "export any text env as a dataset: JSONL, parquet, datasets folder, verl"),
@@ -29,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 DESCRIPTION = "rlvr-gym: Gymnasium text environments with verifiable rewards, and the agents and trainers that learn in them."
 EPILOG = """examples:
+  rlvr envs
   rlvr play temporal-clue --difficulty easy
   rlvr generate temporal-clue -n 100 --difficulty hard --seed 0 --out hard.jsonl
   rlvr eval TemporalClue-Easy-v0 --agent random -n 50

@@ -4,9 +4,9 @@ Every field of ``PretrainConfig`` is a flag, generated from the field's declarat
 ``--no-progress``); ``--config run.yaml`` reads the same names from YAML first, and flags given on the command line
 override it. Examples:
 
-    rlvr pretrain --method baseline --tokenizer bpe:2048 --n-layers 2 --hidden-size 64 --output-dir runs/small
+    rlvr pretrain --method baseline --tokenizer bpe:2048 --n-layers 2 --hidden-size 64 --out runs/small
     rlvr pretrain --method let --teacher runs/small/final --n-layers 6 --hidden-size 192 --s-stop 100
-    rlvr pretrain --config run.yaml --resume auto
+    rlvr pretrain --config run.yaml --out runs/let --resume         # continue the run in --out
 """
 
 from __future__ import annotations

@@ -23,14 +23,16 @@ examples:
   rlvr serve smollm2-135m --engine vllm --port 8001
   rlvr serve /models/Qwen3-0.6B --engine vllm --dtype bfloat16 --kv-cache-gib 8 --threads 0"""
 
-_HF_ONLY = ("batch_size", "max_tokens", "device", "verbose")
+_HF_ONLY = ("batch_size", "max_tokens", "device", "verbose", "merge", "max_body_bytes", "max_n", "max_queue",
+            "max_connections", "read_timeout", "generation_timeout", "request_timeout")
 _VLLM_ONLY = ("dtype", "kv_cache_gib", "max_model_len", "max_lora_rank", "max_loras", "no_lora", "vllm_python",
               "startup_timeout", "log_file", "vllm_arg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
-    parser.add_argument("model", help="smollm2-135m | tiny-random | a local model directory | a cached hub name")
+    parser.add_argument("model", help="smollm2-135m | tiny-random | a local model directory | a PEFT adapter directory "
+                                      "(e.g. runs/main/final: loaded on its base model) | a cached hub name")
     parser.add_argument("--engine", choices=("hf", "vllm"), default="hf",
                         help="hf (default): our transformers server; vllm: stock vLLM's server from .venv-vllm")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
@@ -45,6 +47,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hf.add_argument("--max-tokens", type=int, default=None, help="default max_tokens when a request gives none (256)")
     hf.add_argument("--device", default=None, help="auto (default) | cpu | cuda | cuda:N | mps")
     hf.add_argument("--verbose", action="store_true", default=None, help="log every request")
+    hf.add_argument("--merge", action="store_true", default=None,
+                    help="merge a PEFT adapter into its base weights before serving (faster; same function up to "
+                         "rounding)")
+    limits = parser.add_argument_group("hf engine limits (what one request may ask; agents/serving/openai_server.py)")
+    defaults = _default_limits()
+    limits.add_argument("--max-body-bytes", type=int, default=None, metavar="B",
+                        help=f"larger request bodies get 413 (default {defaults.max_body_bytes})")
+    limits.add_argument("--max-n", type=int, default=None, metavar="N",
+                        help=f"most completions per prompt (n) (default {defaults.max_n})")
+    limits.add_argument("--max-queue", type=int, default=None, metavar="S",
+                        help=f"sequences (prompts x n) waiting or generating; more get 429 (default {defaults.max_queue})")
+    limits.add_argument("--max-connections", type=int, default=None, metavar="C",
+                        help=f"connections handled at once; more get 503 (default {defaults.max_connections})")
+    limits.add_argument("--read-timeout", type=float, default=None, metavar="S",
+                        help=f"seconds for a request to arrive; then 408 (default {defaults.read_timeout_s:g})")
+    limits.add_argument("--generation-timeout", type=float, default=None, metavar="S",
+                        help=f"seconds one generate call may run; then it stops (default "
+                             f"{defaults.generation_timeout_s:g})")
+    limits.add_argument("--request-timeout", type=float, default=None, metavar="S",
+                        help=f"seconds a request may wait and generate; then 503 (default "
+                             f"{defaults.request_timeout_s:g})")
     vl = parser.add_argument_group("vllm engine")
     vl.add_argument("--dtype", default=None, help="float32 (default: faithful to transformers) | bfloat16 | float16 | auto")
     vl.add_argument("--kv-cache-gib", type=float, default=None, help="KV cache size in GiB (default 1)")
@@ -62,6 +85,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> list[str]:
     return ["--" + n.replace("_", "-") for n in names if getattr(args, n) is not None]
+
+
+def _default_limits():
+    from rlvr_gym.agents.serving.openai_server import ServerLimits
+
+    return ServerLimits()
+
+
+_LIMITS = {"max_body_bytes": "max_body_bytes", "max_n": "max_n", "max_queue": "max_queue",
+           "max_connections": "max_connections", "read_timeout": "read_timeout_s",
+           "generation_timeout": "generation_timeout_s", "request_timeout": "request_timeout_s"}
+
+
+def limits_from_args(args: argparse.Namespace):
+    """ServerLimits from the limit flags given, defaults for the rest (a bad value raises ValueError: one line)."""
+    from rlvr_gym.agents.serving.openai_server import ServerLimits
+
+    given = {field: getattr(args, flag) for flag, field in _LIMITS.items() if getattr(args, flag) is not None}
+    return ServerLimits(**given).validate()
+
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=8 if args.batch_size is None else args.batch_size,
         max_tokens=256 if args.max_tokens is None else args.max_tokens,
         device=args.device or "auto", threads=args.threads, verbose=bool(args.verbose),
+        limits=limits_from_args(args), **({"merge": True} if args.merge else {}),
     )
     return 0
 

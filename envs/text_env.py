@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
-__all__ = ["Graded", "TextEnv", "as_text_action"]
+__all__ = ["Graded", "TextEnv", "as_text_action", "reset_options", "in_charset"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +71,27 @@ def as_text_action(action: Any, *, decode_bytes: bool = True) -> tuple[str, str 
     kind = "None" if action is None else type(action).__name__
     expected = "text (str or UTF-8 bytes)" if decode_bytes else "a str"
     return "", f"not a response: the action must be {expected}, got {kind}"
+
+
+def reset_options(options: Any, allowed: tuple[str, ...] | None = None) -> dict:
+    """A copy of ``reset(options=...)`` as a dict ({} for None): every env of the package checks its options here,
+    so a wrong type gets the same TypeError everywhere and an unknown key (when ``allowed`` is given) a ValueError
+    that lists the valid ones."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    if allowed is not None:
+        unknown = sorted(set(options) - set(allowed), key=str)
+        if unknown:
+            raise ValueError(f"unknown reset options {unknown}; expected any of {list(allowed)}")
+    return dict(options)
+
+
+def in_charset(text: str, charset: str | frozenset, replacement: str = "") -> str:
+    """``text`` with every character outside ``charset`` replaced (dropped by default): for echoing what an agent
+    wrote back into an observation that must stay inside a ``Text`` space."""
+    allowed = charset if isinstance(charset, frozenset) else frozenset(charset)
+    if all(ch in allowed for ch in text):
+        return text
+    return "".join(ch if ch in allowed else replacement for ch in text)

@@ -2,9 +2,10 @@
 # The main job: GRPO + LoRA on the embedded SmolLM2-135M-Instruct, on single-digit arithmetic (Math-v0 level 0),
 # on CPU, then held-out accuracy before and after training (the `rlvr eval` harness, greedy, 64 problems drawn
 # with a different seed than the training problems). Budget: ~12-15 minutes on an idle 2-core machine.
-#   bash scripts/main.sh                 # run folder runs/main (a second call resumes / reports it)
+#   bash scripts/main.sh                 # run folder runs/main (again: a finished run is shown, not retrained;
+#                                        # a killed one resumes from its last checkpoint)
 #   OUT=runs/main2 SEED=1 bash scripts/main.sh
-#   bash scripts/main.sh --max-steps 20  # extra flags go to `rlvr train`
+#   bash scripts/main.sh --max-steps 40  # extra flags go to `rlvr train` (here: train a finished run further)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate

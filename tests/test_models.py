@@ -142,3 +142,35 @@ def test_embedded_conversion_from_scratch(monkeypatch, tmp_path):
     with torch.inference_mode():
         out = model.generate(**enc, max_new_tokens=12, do_sample=False)
     assert "4" in tok.decode(out[0, enc["input_ids"].shape[1]:])
+
+
+def test_loading_shows_no_weight_bars_and_keeps_real_warnings(capfd):
+    import logging
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    models.load_model("tiny-random")
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err and "torch_dtype" not in err
+    assert hf_logging.is_progress_bar_enabled()          # the setting is restored after the load
+    import io
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger("transformers")
+    root.addHandler(handler)
+    try:
+        with models.quiet_loading():
+            hf_logging.get_logger("transformers.modeling_utils").warning("`torch_dtype` is deprecated! Use `dtype`")
+            hf_logging.get_logger("transformers.modeling_utils").warning("a real problem with the weights")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                warnings.warn("another real problem")
+    finally:
+        root.removeHandler(handler)
+    assert "a real problem with the weights" in stream.getvalue() and "torch_dtype" not in stream.getvalue()
+    assert [str(w.message) for w in caught] == ["another real problem"]
+    from rlvr_gym.envs.loading import _DropMessages
+
+    assert not any(isinstance(f, _DropMessages) for f in handler.filters + root.filters)

@@ -147,8 +147,11 @@ def test_train_tiny_run_folder_and_curriculum_hook(tmp_path):
     assert list((out / "completions").glob("*.parquet"))
     assert (out / "eval_before" / "Math-Easy-v0" / "results.jsonl").is_file()
     assert result.eval_before["by_env"]["Math-Easy-v0"]["episodes"] == 2
+    # the same run again is reported, not trained (issue 14); other settings in the same folder need --resume
+    again = train(TrainConfig(env=["Math-Easy-v0"], out=str(out), **TINY))
+    assert again.reported and again.steps == 2 and again.eval_after == result.eval_after
     with pytest.raises(ValueError, match="--resume"):
-        train(TrainConfig(env=["Math-Easy-v0"], out=str(out), **TINY))
+        train(TrainConfig(env=["Math-Easy-v0"], out=str(out), **{**TINY, "lora_r": 8}))
 
 
 def test_heldout_uses_eval_env_kwargs_over_env_kwargs(tmp_path):

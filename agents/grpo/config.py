@@ -73,8 +73,9 @@ class TrainConfig:
     groups: str = option("pass", "curriculum groups: by pass rate or by the difficulty label", section=_CURRICULUM,
                          choices=GROUPINGS)
     # run folder
-    out: str = option("runs/train", "run folder", section=_RUN)
-    resume: bool = option(False, "continue the run in --out from its last checkpoint", section=_RUN)
+    out: str = option("runs/train", "run folder", section=_RUN, metavar="DIR")
+    resume: bool = option(False, "continue the run in --out from its last checkpoint (a finished run is reported "
+                                 "as it is; with a larger --max-steps it is extended)", section=_RUN)
     progress: bool = option(True, "a progress display (off: TRL's log lines)", section=_RUN)
     plots: bool = option(True, "write reward.png and heldout.png", section=_RUN)
     # hardware
@@ -135,7 +136,12 @@ class TrainConfig:
             raise TypeError("grpo, env_kwargs and eval_env_kwargs must be dicts")
         unknown = sorted(set(self.grpo) - grpo_config_fields())
         if unknown:
-            raise ValueError(f"unknown GRPOConfig option(s) {unknown}; see `rlvr train --help` for the list")
+            import difflib
+
+            hints = [f"{name} (did you mean {', '.join(close)}?)" if close else name for name in unknown
+                     for close in [difflib.get_close_matches(name, sorted(grpo_config_fields()), n=3)]]
+            raise ValueError(f"unknown GRPOConfig option(s): {'; '.join(hints)}. Every option --grpo takes: "
+                             "`rlvr train --list-grpo-options`")
         return self
 
     def to_dict(self) -> dict:

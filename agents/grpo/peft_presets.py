@@ -78,6 +78,16 @@ def default_target_modules(model) -> list[str] | str:
     return found or "all-linear"
 
 
+def _loaded_adapter(model) -> str | None:
+    """The peft type of a model loaded as a PeftModel with a trainable adapter (load_model(adapter_dir,
+    trainable=True)), else None."""
+    configs = getattr(model, "peft_config", None)
+    if not isinstance(configs, dict) or not configs:
+        return None
+    config = next(iter(configs.values()))
+    return str(getattr(getattr(config, "peft_type", None), "value", getattr(config, "peft_type", "peft"))).lower()
+
+
 def _check_targets(targets) -> None:
     if targets is None or isinstance(targets, str) and targets == "all-linear":
         return
@@ -101,9 +111,17 @@ def prepare_peft(model, name: str, *, r: int = 16, alpha: float | None = None, d
                  learning_rate: float = 1e-5, weight_decay: float = 0.0, beta: float = 0.0,
                  extra: dict | None = None) -> PeftSetup:
     """Set up preset `name` on `model` (see the module docstring). `extra`: further keyword arguments for the
-    preset's peft config (e.g. {"loraplus_lr_ratio": 16} for loraplus, {"target_r": 4} for adalora)."""
+    preset's peft config (e.g. {"loraplus_lr_ratio": 16} for loraplus, {"target_r": 4} for adalora). A model that
+    already carries a trainable adapter (``rlvr train --model ADAPTER_DIR``) keeps it and trains it further: the
+    preset and its options are not applied (a note says so)."""
     if name not in PRESETS:
         raise ValueError(f"unknown PEFT preset {name!r}; expected one of {', '.join(PRESETS)}")
+    adapter = _loaded_adapter(model)
+    if adapter is not None:   # `rlvr train --model ADAPTER_DIR`: keep training that adapter
+        setup = PeftSetup(name=name, model=model, beta=float(beta))
+        setup.notes.append(f"continuing the {adapter} adapter the model was loaded with (--peft {name} and the "
+                           "adapter options do not apply)")
+        return setup
     if isinstance(r, bool) or not isinstance(r, int) or r < 1:
         raise ValueError(f"lora rank r must be a positive int, got {r!r}")
     alpha = float(2 * r if alpha is None else alpha)

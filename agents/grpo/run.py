@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvr_gym.agents.grpo import gdro
+from rlvr_gym.agents.grpo.checks import FinishedRun, finished_run, no_signal_warning, preflight
 from rlvr_gym.agents.grpo.config import CPU_THREADS, TrainConfig, make_grpo_config, uses_cuda
 from rlvr_gym.agents.grpo.curriculum import Curriculum
 from rlvr_gym.agents.grpo.data import EnvReward, build_dataset, parse_env_specs
@@ -107,6 +108,7 @@ def _callbacks(run: "_Run"):
                     row[key] = value
             for key in [k for k in row if k.startswith("curriculum/gdro/")]:
                 row.setdefault(key[len("curriculum/"):], row[key])   # also bare: gdro/mean_rollouts, gdro/budget...
+            run.check_signal(row)
             with (run.out / "metrics.jsonl").open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")
             run.last_metrics = row
@@ -141,6 +143,7 @@ def _callbacks(run: "_Run"):
             self.bar.live.auto_refresh = False
             self.bar.start()
             self.task = self.bar.add_task("train", total=state.max_steps, completed=state.global_step, status="")
+            run.bar = self.bar
 
         def on_step_end(self, args, state, control, **kwargs):
             if self.bar is not None:
@@ -154,6 +157,7 @@ def _callbacks(run: "_Run"):
             if self.bar is not None:
                 self.bar.stop()
                 self.bar = None
+                run.bar = None
 
     class HeldOutCallback(TrainerCallback):
         """Held-out evaluation every ``eval_every`` steps (main process)."""
@@ -185,6 +189,7 @@ class RunResult:
     notes: list[str]
     resumed_from: str | None = None
     train_summary: dict = field(default_factory=dict)   # TRL's closing log (train_runtime, ...)
+    reported: bool = False   # True: the run had already finished; this is its stored result and nothing changed
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -209,6 +214,35 @@ class _Run:
         self.tokenizer = None
         self.device = "cpu"
         self.is_main = True
+        self.notes: list[str] = []
+        self.training_started = False    # setup failures before this leave no run folder behind
+        self.bar = None                  # the progress display while training (messages print through it)
+        self._signal_rows: list[dict] = []
+        self._signal_warned = False
+
+    def say(self, message: str) -> None:
+        """A message on stderr, above the progress display when there is one (main process)."""
+        if not self.is_main:
+            return
+        if self.bar is not None:
+            self.bar.console.print(f"[yellow]warning:[/] {message}", soft_wrap=True, highlight=False)
+        else:
+            import sys
+
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+
+    def check_signal(self, row: dict) -> None:
+        """The no-learning-signal rule (checks.no_signal_warning) on the rows logged so far: the first time it fires,
+        the warning is printed, added to the run's notes (result.json) and flagged in this metrics row."""
+        if "frac_reward_zero_std" not in row or self._signal_warned:
+            return
+        self._signal_rows.append(row)
+        message = no_signal_warning(self._signal_rows, window=min(5, self.config.max_steps))
+        if message is not None:
+            self._signal_warned = True
+            row["no_signal_warning"] = 1.0
+            self.notes.append(f"step {row['step']}: {message}")
+            self.say(message)
 
     def evaluate_heldout(self, name: str, step: int) -> dict | None:
         """Evaluate the current model on every env's held-out episodes; writes out/name/<env>/ and a line of
@@ -268,6 +302,49 @@ def _truncate_jsonl(path: Path, max_step: int) -> None:
     path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
 
 
+def _drop_eval_after(path: Path) -> None:
+    """Drop the final evaluation's row of heldout.jsonl (a run being extended is evaluated again at its new end)."""
+    if path.is_file():
+        keep = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line).get("name") != "eval_after"]
+        path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+
+
+def _remove_run_files(out: Path, made: bool) -> None:
+    """Undo a run that failed before training began: its folder was empty (or absent) when the run started."""
+    import shutil
+
+    if made:
+        shutil.rmtree(out, ignore_errors=True)
+    else:
+        for child in out.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
+def _stored_result(out: Path, config: TrainConfig, finished: FinishedRun) -> RunResult:
+    """The result of a finished run, read back; nothing is written. A re-run with other settings (other than
+    max_steps, which may only grow) is refused unless --resume asks for the stored run's result."""
+    if finished.changed and not config.resume:
+        changes = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in finished.changed.items())
+        raise ValueError(f"{out} already holds a finished run with other settings ({changes}); choose another "
+                         f"--out, or pass --resume to see that run's result")
+    stored = finished.result
+    notes = list(stored.get("notes") or [])
+    notes.append(f"{out} holds a finished run of {finished.steps} steps: its stored result is shown and nothing "
+                 f"was changed (to train it further: --resume --max-steps N with N > {finished.steps})")
+    if finished.changed:
+        notes.append("settings that differ from the stored run's were not applied: "
+                     + ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in finished.changed.items()))
+    return RunResult(out=out, steps=finished.steps, eval_before=stored.get("eval_before"),
+                     eval_after=stored.get("eval_after"), metrics=read_jsonl(out / "metrics.jsonl"),
+                     seconds=float(stored.get("seconds") or 0.0), notes=notes,
+                     resumed_from=stored.get("resumed_from"), train_summary=dict(stored.get("train_summary") or {}),
+                     reported=True)
+
+
 def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None = None, extra_callbacks=(),
           curriculum: Curriculum | None = None) -> RunResult:
     """Run GRPO as configured; returns a RunResult (the run folder is described in the module docstring).
@@ -275,7 +352,12 @@ def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None =
     rollout_func / reward_funcs: a TRL rollout_func and the reward functions that read its extra fields; by
     default single-turn generation and EnvReward, and for a multi-turn env (``TextEnv.multi_turn``, e.g.
     TemporalClue-Feedback-v0) the rollout of multi_turn.py. curriculum: a Curriculum object to use instead of the
-    one ``config.curriculum`` names."""
+    one ``config.curriculum`` names.
+
+    A run folder that holds a finished run (``checks.finished_run``: result.json at ``max_steps`` or more) is
+    reported, not trained again: its stored result comes back (``reported=True``) and no file changes; ``resume``
+    with a larger ``max_steps`` extends it. Everything a user can get wrong is checked (``checks.preflight``) before
+    the model is loaded or the folder is made, and a run that fails before training begins leaves no folder."""
     config.validate()
     started = time.perf_counter()
     import warnings
@@ -284,14 +366,33 @@ def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None =
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.* is deprecated", category=FutureWarning)
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")    # rollout_func is marked experimental
     out = Path(config.out)
+    finished = finished_run(out, config)
+    if finished is not None:
+        return _stored_result(out, config, finished)
     resume_from = None
     if out.exists() and any(out.iterdir()):
         if config.resume:
             resume_from = _last_checkpoint(out)
         elif (out / "config.yaml").exists():
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    preflight(config)
+    made = not out.exists()
+    fresh = made or not any(out.iterdir())
     run = _Run(config, out)
+    try:
+        return _train(run, resume_from, started, rollout_func=rollout_func, reward_funcs=reward_funcs,
+                      extra_callbacks=extra_callbacks, curriculum=curriculum)
+    except BaseException:
+        if fresh and not run.training_started and run.is_main:
+            _remove_run_files(out, made)
+        raise
+
+
+def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func, reward_funcs, extra_callbacks,
+           curriculum) -> RunResult:
+    """The run itself (``train`` checked the config and the folder)."""
+    config, out = run.config, run.out
+    out.mkdir(parents=True, exist_ok=True)
     from accelerate import PartialState
 
     import torch
@@ -307,9 +408,10 @@ def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None =
 
     from rlvr_gym.agents.grpo.peft_presets import prepare_peft, trainable_parameters
 
-    model, tokenizer, model_path = load_model(config.model, run.device)
+    # an adapter directory (e.g. an earlier run's final/) loads with its adapter trainable: training continues it
+    model, tokenizer, model_path = load_model(config.model, run.device, trainable=True)
     run.model, run.tokenizer = model, tokenizer
-    notes: list[str] = []
+    notes = run.notes
 
     if run.is_main:
         import yaml
@@ -325,6 +427,10 @@ def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None =
         run.start_step = step
         run.start_tokens = int(rows[-1].get("num_tokens", 0)) if rows else 0
         notes.append(f"resumed from {resume_from.name}")
+        if (out / "result.json").is_file():      # a finished run, extended to a larger max_steps
+            notes.append(f"extending the finished run from step {step} to {config.max_steps}")
+            if run.is_main:
+                _drop_eval_after(out / "heldout.jsonl")
     elif config.resume and run.is_main:      # killed before its first checkpoint: start again from step 0
         _truncate_jsonl(out / "metrics.jsonl", 0)
         _truncate_jsonl(out / "heldout.jsonl", 0)
@@ -377,6 +483,7 @@ def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None =
     trainable, total = trainable_parameters(run.model)
     notes.append(f"{config.peft}: {trainable:,} of {total:,} parameters train")
 
+    run.training_started = True
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from is not None else None)
     run.model = trainer.accelerator.unwrap_model(trainer.model)
     trainer.save_model(str(out / "final"))

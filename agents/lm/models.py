@@ -9,6 +9,11 @@
 - ``tiny-random``: a 2-layer, 64-wide LlamaForCausalLM initialised from a fixed seed on SmolLM2's tokenizer,
   saved to ``<cache>/models/tiny-random``. It writes nonsense quickly: for tests and smoke runs.
 - a local directory: used as is.
+- a PEFT adapter directory (``adapter_config.json``, e.g. the ``final/`` of an ``rlvr train`` run with a LoRA
+  preset): ``load_model`` loads its base model (the adapter config's ``base_model_name_or_path``; an alias's cache
+  path from another machine is read as the alias) and puts the adapter on it, or merges it with ``merge=True``.
+  ``resolve_model`` does not take adapters (it returns a directory of full weights); ``adapter_ref`` says what an
+  adapter directory holds, and ``python -m rlvr_gym.agents.lm.models merge ADAPTER OUT`` writes a merged copy.
 - anything else is taken as a Hugging Face hub name and looked up in the local hub cache first
   (``HF_HUB_OFFLINE=1`` forbids the network; the error says so when the model is not cached).
 
@@ -16,23 +21,28 @@ The cache root is ``$RLVR_GYM_CACHE``, else ``$XDG_CACHE_HOME/rlvr-gym``, else `
 Preparation writes into a temporary directory and renames it into place under a lock file, so two
 processes that start at once convert the model once and never see a half-written directory.
 
-``load_model(name_or_path, device, dtype)`` loads one (model, tokenizer) for the hf agent and every trainer.
+``load_model(name_or_path, device, dtype, merge=, trainable=)`` loads one (model, tokenizer) for the hf agent, the
+server and every trainer, without transformers' per-load "Loading weights" bars.
 
-Command line (the README's set-up step): ``python -m rlvr_gym.agents.lm.models prepare [smollm2-135m|tiny-random|all]``.
+Command line (the README's set-up step): ``python -m rlvr_gym.agents.lm.models prepare [smollm2-135m|tiny-random|all]``;
+``... where``; ``... merge ADAPTER_DIR OUT_DIR``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rlvr_gym.envs.cache import cache_root
+from rlvr_gym.envs.loading import quiet_loading
 
 EMBEDDED = "smollm2-135m"
 TINY = "tiny-random"
@@ -57,6 +67,7 @@ TINY_CONFIG = dict(
     initializer_range=0.3,
 )
 _COMPLETE_MARKER = "rlvr_gym_model.json"  # written last: a directory without it is not finished
+ADAPTER_CONFIG = "adapter_config.json"    # what makes a directory a PEFT adapter
 
 
 class ModelNotAvailableError(ValueError):
@@ -133,8 +144,6 @@ def _prepare(alias: str, build, force: bool, log) -> Path:
             started = time.perf_counter()
             info = build(tmp, log)
             info["prepared_seconds"] = round(time.perf_counter() - started, 1)
-            import json
-
             (tmp / _COMPLETE_MARKER).write_text(json.dumps(info, indent=2) + "\n")
             if final.exists():
                 shutil.rmtree(final)
@@ -176,7 +185,7 @@ def _build_embedded(out: Path, log) -> dict:
     config_dict.pop("quantization_config", None)
     config_dict.pop("_name_or_path", None)
     config = LlamaConfig.from_dict(config_dict)
-    config.torch_dtype = "float32"
+    config.dtype = "float32"
     model = LlamaForCausalLM(config)
     missing, unexpected = model.load_state_dict(gguf_model.state_dict(), strict=False)
     # lm_head is tied to the embeddings; anything else missing means the conversion went wrong.
@@ -276,9 +285,53 @@ def _hub_snapshot(name: str) -> Path:
         ) from None
 
 
+@dataclass(frozen=True)
+class AdapterRef:
+    """A PEFT adapter directory and the base model it was trained on (``base``: what ``resolve_model`` takes)."""
+
+    adapter: Path
+    base: str
+    peft_type: str
+
+
+def _portable_base(recorded: str) -> str:
+    """The base model an adapter names, made usable here: an alias's prepared directory from another machine or
+    cache (``.../models/smollm2-135m``) is the alias; a hub-cache snapshot path (``.../models--org--name/
+    snapshots/...``) that is not here is the hub name ``org/name``; anything else as recorded."""
+    path = Path(recorded).expanduser()
+    if recorded in ALIASES or path.is_dir():
+        return recorded
+    if path.name in ALIASES and path.parent.name == "models":
+        return path.name
+    for part in path.parts:
+        if part.startswith("models--") and part.count("--") >= 2:
+            return "/".join(part.split("--")[1:])
+    return recorded
+
+
+def adapter_ref(name_or_path: str | os.PathLike) -> AdapterRef | None:
+    """What a PEFT adapter directory holds (its base model, its type), or None when ``name_or_path`` is not one."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        return None
+    path = Path(str(name_or_path).strip()).expanduser()
+    config_file = path / ADAPTER_CONFIG
+    if not config_file.is_file():
+        return None
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelNotAvailableError(f"{config_file} is not readable JSON: {exc}") from None
+    recorded = config.get("base_model_name_or_path") if isinstance(config, dict) else None
+    if not recorded:
+        raise ModelNotAvailableError(f"the adapter {path} does not name its base model (no base_model_name_or_path "
+                                     f"in {ADAPTER_CONFIG})")
+    return AdapterRef(adapter=path, base=_portable_base(str(recorded)), peft_type=str(config.get("peft_type", "?")))
+
+
 def resolve_model(name_or_path: str | os.PathLike) -> Path:
     """A local directory holding a transformers model for ``name_or_path`` (alias, path or hub name),
-    preparing the aliases on first use."""
+    preparing the aliases on first use. A PEFT adapter directory is refused with what to do instead (it holds no
+    full weights: ``load_model`` takes it)."""
     if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path).strip():
         raise ValueError(f"expected a model alias, local path or hub name, got {name_or_path!r}")
     name = str(name_or_path).strip()
@@ -289,13 +342,28 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise ModelNotAvailableError(f"{path} is a directory but has no config.json: not a transformers model")
+            ref = adapter_ref(path)
+            if ref is not None:
+                raise ModelNotAvailableError(
+                    f"{path} is a PEFT adapter ({ref.peft_type}) on {ref.base}, not full weights: rlvr eval "
+                    f"(hf:{path}), rlvr serve and rlvr train --model load it as it is; for other tools write a merged "
+                    f"copy with: python -m rlvr_gym.agents.lm.models merge {path} OUT_DIR")
+            raise ModelNotAvailableError(f"{path} is a directory but has no config.json: not a transformers model "
+                                         f"(nor a PEFT adapter: no {ADAPTER_CONFIG})")
         return path
     if path.exists():
         raise ModelNotAvailableError(f"{path} is a file; expected a model directory (config.json + weights)")
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise ModelNotAvailableError(f"model directory {path} does not exist")
     return _hub_snapshot(name)
+
+
+def check_model(name_or_path: str | os.PathLike) -> AdapterRef | None:
+    """Fail now, with the message ``load_model`` would give, when a model (or an adapter's base model) cannot be
+    found; loads no weights. Returns the AdapterRef of an adapter directory, else None."""
+    ref = adapter_ref(name_or_path)
+    resolve_model(ref.base if ref is not None else name_or_path)
+    return ref
 
 
 def default_dtype(device: str):
@@ -305,29 +373,70 @@ def default_dtype(device: str):
     return torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
 
 
-def load_model(name_or_path: str | os.PathLike, device: str = "cpu", dtype=None):
-    """``(model, tokenizer, path)``: the one loader of causal LMs, shared by the hf agent and the trainers.
-
-    ``name_or_path`` as in ``resolve_model``; ``dtype``: a torch dtype, a name ("float32", "bfloat16",
-    "float16"), or None/"auto" for ``default_dtype(device)``. The tokenizer gets a pad token (its eos token when it
-    has none). The model is moved to ``device`` and left in eval mode."""
+def _torch_dtype(dtype, device: str):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if dtype is None or dtype == "auto":
-        dtype = default_dtype(device)
-    elif isinstance(dtype, str):
+        return default_dtype(device)
+    if isinstance(dtype, str):
         named = getattr(torch, dtype, None)
         if not isinstance(named, torch.dtype):
             raise ValueError(f"dtype must be auto, float32, bfloat16 or float16, got {dtype!r}")
-        dtype = named
-    path = resolve_model(name_or_path)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+        return named
+    return dtype
+
+
+def load_model(name_or_path: str | os.PathLike, device: str = "cpu", dtype=None, *, merge: bool = False,
+               trainable: bool = False):
+    """``(model, tokenizer, path)``: the one loader of causal LMs, shared by the hf agent, the server and the
+    trainers.
+
+    ``name_or_path`` as in ``resolve_model``, or a PEFT adapter directory: its base model is loaded and the adapter
+    put on it (a ``PeftModel``; ``trainable=True`` keeps the adapter's weights trainable, for continuing its
+    training), or merged into the base weights with ``merge=True`` (a plain model, faster to run). ``dtype``: a
+    torch dtype, a name ("float32", "bfloat16", "float16"), or None/"auto" for ``default_dtype(device)``. The
+    tokenizer (the adapter directory's when it has one) gets a pad token (its eos token when it has none). The model
+    is moved to ``device`` and left in eval mode. ``path``: the model directory, or the adapter directory."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if merge and trainable:
+        raise ValueError("merge=True and trainable=True exclude each other (a merged adapter is no longer separate)")
+    torch_dtype = _torch_dtype(dtype, device)
+    ref = adapter_ref(name_or_path)
+    path = resolve_model(ref.base if ref is not None else name_or_path)
+    tokenizer_dir = ref.adapter if ref is not None and (ref.adapter / "tokenizer_config.json").is_file() else path
+    with quiet_loading():
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        if ref is not None:
+            try:
+                from peft import PeftModel
+            except ImportError:
+                raise ImportError(f"{ref.adapter} is a PEFT adapter and loading it needs peft: "
+                                  "pip install 'rlvr-gym[train]'") from None
+            model = PeftModel.from_pretrained(model, str(ref.adapter), is_trainable=trainable)
+            if merge:
+                model = model.merge_and_unload()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+    model = model.to(device)
     model.eval()
-    return model, tokenizer, Path(path)
+    return model, tokenizer, Path(ref.adapter if ref is not None else path)
+
+
+def merge_adapter(adapter_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Write the adapter merged into its base model as a plain transformers directory (weights + tokenizer), for
+    tools that need full weights (vLLM, ``resolve_model``). Returns ``out_dir``."""
+    if adapter_ref(adapter_dir) is None:
+        raise ValueError(f"{adapter_dir} is not a PEFT adapter directory (no {ADAPTER_CONFIG})")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"{out} exists and is not empty")
+    model, tokenizer, _ = load_model(adapter_dir, "cpu", "float32", merge=True)
+    with quiet_loading():
+        model.save_pretrained(out, safe_serialization=True)
+        tokenizer.save_pretrained(out)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -342,7 +451,17 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("which", nargs="?", default="all", choices=[*ALIASES, "all"])
     prep.add_argument("--force", action="store_true", help="rebuild even if already prepared")
     sub.add_parser("where", help="print the cache directory and what is prepared")
+    merge = sub.add_parser("merge", help="write a PEFT adapter merged into its base model as full weights")
+    merge.add_argument("adapter", help="the adapter directory (e.g. runs/main/final)")
+    merge.add_argument("out", help="the new model directory (must not exist or be empty)")
     args = parser.parse_args(argv)
+    if args.command == "merge":
+        try:
+            print(merge_adapter(args.adapter, args.out))
+        except (ValueError, ImportError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "where":
         print(cache_root())
         for alias in ALIASES:

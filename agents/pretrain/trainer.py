@@ -48,7 +48,7 @@ class PretrainConfig:
     settings, with the paper's reported or summarized values as defaults."""
 
     output_dir: str = option("runs/pretrain", "run folder: metrics.jsonl, checkpoints, final/, summary.json",
-                             section=_RUN)
+                             section=_RUN, flag="--out", aliases=("--output-dir",), metavar="DIR")
     method: str = option("let", "baseline (NLL) | let (Late-to-Early alignment) | rkd (reverse KD)", section=_METHOD,
                          choices=METHODS)
 
@@ -92,7 +92,8 @@ class PretrainConfig:
     max_steps: int = option(1000, "optimizer steps", section=_OPTIM)
     batch_size: int = option(16, "sequences per optimizer step (all micro-batches and processes)", section=_OPTIM)
     grad_accum: int = option(1, "micro-batches per optimizer step", section=_OPTIM)
-    lr: float = option(1e-3, "peak learning rate", section=_OPTIM)
+    lr: float = option(1e-3, "peak learning rate", section=_OPTIM, flag="--learning-rate", aliases=("--lr",),
+                       metavar="LR")
     min_lr_ratio: float = option(0.1, "the cosine decays to this share of the peak", section=_OPTIM)
     warmup_steps: int = option(50, "linear warm-up steps", section=_OPTIM)
     weight_decay: float = option(0.1, "AdamW weight decay", section=_OPTIM)
@@ -111,8 +112,9 @@ class PretrainConfig:
     eval_batches: int = option(8, "batches of the held-out documents per evaluation", section=_RUN)
     checkpoint_every: int = option(0, "checkpoint every N steps (0 = no intermediate checkpoints)", section=_RUN)
     keep_checkpoints: int = option(2, "checkpoints kept", section=_RUN)
-    resume: str | None = option(None, "auto (the latest checkpoint in output_dir, if any) | a checkpoint directory",
-                                section=_RUN)
+    resume: str | None = option(None, "continue the run in --out from its latest checkpoint (if it has one); a "
+                                      "checkpoint directory may follow instead", section=_RUN, const="auto",
+                                metavar="CHECKPOINT_DIR")
     stop_at: int = option(0, "stop (with a checkpoint) after this many steps; schedules still follow max_steps",
                           section=_RUN)
     save_final: bool = option(True, "save the final model and tokenizer to final/", section=_RUN)
@@ -121,6 +123,10 @@ class PretrainConfig:
 
     # ---------------------------------------------------------------------------------------------------------
     def validate(self) -> "PretrainConfig":
+        if self.resume is True:      # YAML `resume: true`, Python resume=True: the --resume flag
+            self.resume = "auto"
+        elif self.resume is False:
+            self.resume = None
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.method != "baseline" and not self.teacher:
@@ -160,8 +166,23 @@ class PretrainConfig:
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
 
+    # the names `rlvr train` configs use, accepted in YAML and Python too (one grammar): train name -> field
+    SYNONYMS = {"out": "output_dir", "learning_rate": "lr"}
+
+    @classmethod
+    def _canonical(cls, values: dict[str, Any]) -> dict[str, Any]:
+        values = dict(values)
+        for synonym, name in cls.SYNONYMS.items():
+            if synonym in values:
+                if name in values and values[name] != values[synonym]:
+                    raise ValueError(f"both {synonym!r} and {name!r} are set (to {values[synonym]!r} and "
+                                     f"{values[name]!r}); they are the same setting")
+                values[name] = values.pop(synonym)
+        return values
+
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "PretrainConfig":
+        values = cls._canonical(values)
         unknown = sorted(set(values) - set(cls.field_names()))
         if unknown:
             raise ValueError(f"unknown pretrain settings: {unknown}; known: {cls.field_names()}")
@@ -175,6 +196,7 @@ class PretrainConfig:
             values = yaml.safe_load(fh) or {}
         if not isinstance(values, dict):
             raise ValueError(f"{path}: expected a mapping of settings at the top level")
+        values = cls._canonical(values)
         values.update(overrides)
         return cls.from_dict(values)
 
@@ -215,11 +237,16 @@ def build_model(cfg: PretrainConfig, vocab_size: int, eos_token_id: int | None =
 
 
 def load_teacher(spec: str):
-    """A frozen causal LM in eval mode. ``spec``: an HF model directory, or a name agents.models resolves."""
+    """A frozen causal LM in eval mode. ``spec``: an HF model directory, a PEFT adapter directory (merged into its
+    base model), or a name agents.models resolves."""
     from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
+    from rlvr_gym.agents.lm.models import adapter_ref, load_model  # noqa: PLC0415
+
     model = None
-    if not Path(spec).is_dir():
+    if adapter_ref(spec) is not None:
+        model, _, _ = load_model(spec, "cpu", "float32", merge=True)
+    elif not Path(spec).is_dir():
         try:
             from rlvr_gym.agents.lm.models import resolve_model  # noqa: PLC0415 (helper model-agents)
         except ImportError:
@@ -232,7 +259,10 @@ def load_teacher(spec: str):
         else:
             spec = str(resolved)
     if model is None:
-        model = AutoModelForCausalLM.from_pretrained(spec)
+        from rlvr_gym.envs.loading import quiet_loading  # noqa: PLC0415
+
+        with quiet_loading():
+            model = AutoModelForCausalLM.from_pretrained(spec)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -331,16 +361,16 @@ def plot_metrics(metrics_path: str | os.PathLike, png_path: str | os.PathLike, t
 
 
 class _Progress:
-    """A rich progress bar with the latest metrics, or nothing."""
+    """The progress display (agents/evaluation/progress.py: a bar on a terminal, plain lines in a log) with the
+    latest metrics, or nothing."""
 
     def __init__(self, enabled: bool, total: int, start: int):
         self.bar = None
         if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+            from rlvr_gym.agents.evaluation.progress import progress_bar  # noqa: PLC0415
 
-            self.bar = Progress(TextColumn("[bold]pretrain"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
-            self.task = self.bar.add_task("train", total=total, completed=start, info="")
+            self.bar = progress_bar()
+            self.task = self.bar.add_task("pretrain", total=total, completed=start, status="")
             self.bar.start()
 
     def update(self, step: int, row: dict[str, Any]) -> None:
@@ -349,7 +379,7 @@ class _Progress:
         info = f"nll {row['loss/nll']:.3f}  lambda {row['let/lambda']:.3g}  {row['tokens_per_s']:.0f} tok/s"
         if row.get("eval/nll") is not None:
             info += f"  eval {row['eval/nll']:.3f}"
-        self.bar.update(self.task, completed=step + 1, info=info)
+        self.bar.update(self.task, completed=step + 1, status=info)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -23,39 +23,54 @@ import random
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from rlvr_gym.agents.training.options import option
 from rlvr_gym.agents.training.schedules import warmup_cosine
 
 __all__ = ["PretrainConfig", "pretrain", "masked_diffusion_loss", "decode_accuracy"]
 
 
+_DATA, _OPTIM, _RUN, _MODEL = "data", "optimisation", "run", "model"
+
+
 @dataclass
 class PretrainConfig:
-    """Hyperparameters of ``rlvr dllm pretrain`` (defaults: ~3 CPU-minutes on one thread)."""
+    """Hyperparameters of ``rlvr dllm pretrain`` (defaults: ~3 CPU-minutes on one thread). Every field is a flag of
+    the command (agents/training/options.py)."""
 
-    tasks: tuple[str, ...] = ("permute", "addition-pad")  # task specs (envs/unmasking/tasks.py make_task), drawn evenly
-    steps: int = 2000
-    batch_size: int = 64
-    lr: float = 3e-3
-    warmup: int = 200
-    weight_decay: float = 0.01
-    min_length: int = 6                      # completion length L drawn per batch in [min_length, max_length]
-    max_length: int = 16
-    t_min: float = 0.05                      # mask ratio t ~ U(t_min, 1)
+    tasks: tuple[str, ...] = option(("permute", "addition-pad"), "task specs drawn evenly (permute, split, addition, "
+                                    "addition-pad, math-easy, math:<levels>); the first is Unmasking-v0's default "
+                                    "task with this model", section=_DATA, style="comma", metavar="A,B")
+    steps: int = option(2000, "optimizer steps", section=_OPTIM, flag="--max-steps", aliases=("--steps",),
+                        metavar="N")
+    batch_size: int = option(64, "rows per step", section=_OPTIM)
+    lr: float = option(3e-3, "peak learning rate", section=_OPTIM, flag="--learning-rate", aliases=("--lr",),
+                       metavar="LR")
+    warmup: int = option(200, "linear warm-up steps of the cosine schedule", section=_OPTIM)
+    weight_decay: float = option(0.01, "AdamW weight decay", section=_OPTIM)
+    min_length: int = option(6, "shortest completion length L (drawn per batch in [min, max])", section=_DATA)
+    max_length: int = option(16, "longest completion length L", section=_DATA)
+    t_min: float = option(0.05, "smallest mask ratio: t ~ U(t_min, 1)", section=_DATA)
     # "none": plain CE on masked tokens (default: at this scale it converged much faster, 98% vs 87% exact answers
     # on addition-pad after 1000 steps); "1/t": the diffusion ELBO weighting of LLaDA.
-    weighting: str = "none"
-    seed: int = 0
-    task_seed: int = 0
-    threads: int = 1
-    eval_every: int = 500
-    eval_items: int = 200
-    model: dict = field(default_factory=dict)  # overrides of tiny_config (hidden_size, num_hidden_layers, ...)
+    weighting: str = option("none", "loss weighting of masked tokens: none, or 1/t (the diffusion ELBO)",
+                            section=_OPTIM, choices=("none", "1/t"))
+    seed: int = option(0, "seed of the model init and the batches", section=_RUN)
+    task_seed: int = option(0, "seed of the training items (Unmasking-v0 evaluates on seed 1)", section=_DATA)
+    threads: int = option(1, "torch CPU threads (1: fastest for tiny models)", section=_RUN)
+    eval_every: int = option(500, "evaluate exact answers every N steps", section=_RUN, metavar="N")
+    eval_items: int = option(200, "items per evaluation", section=_RUN)
+    model: dict = option(default_factory=dict, help="overrides of the BERT config, e.g. "
+                         '\'{"hidden_size": 64, "num_hidden_layers": 2}\'', section=_MODEL, style="json",
+                         flag="--model-json", metavar="JSON")
 
     def validate(self) -> None:
+        if isinstance(self.tasks, str):
+            self.tasks = tuple(t.strip() for t in self.tasks.split(",") if t.strip())
+        self.tasks = tuple(self.tasks)
         if not self.tasks:
             raise ValueError("tasks must name at least one task")
         for name in ("steps", "batch_size", "min_length", "max_length", "threads", "eval_items"):

@@ -25,47 +25,61 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from rlvr_gym.agents.training.options import option
 from rlvr_gym.agents.training.schedules import warmup_cosine
 
 __all__ = ["TrainPolicyConfig", "train_policy", "run_episodes", "rollout_group", "grpo_update"]
 
 
+_TASK, _POLICY, _OPTIM, _EVAL, _RUN = "backbone and task", "episodes and reward", "optimisation", "evaluation", "run"
+
+
 @dataclass
 class TrainPolicyConfig:
-    """Hyperparameters of ``rlvr dllm train-policy`` (paper values unless noted)."""
+    """Hyperparameters of ``rlvr dllm train-policy`` (paper values unless noted). Every field is a flag of the
+    command (agents/training/options.py)."""
 
-    model: str | None = None          # diffusion LM (None: the embedded tiny one)
-    task: str | None = None           # None: the task the backbone was pretrained on (else "addition")
-    gen_length: int = 8
-    block_length: int | None = None   # None: gen_length (full diffusion)
-    alpha: float = 1.0
-    reward_form: str = "multiplicative"
-    steps: int = 100                  # CPU scale (paper: thousands)
-    prompts_per_step: int = 8
-    group_size: int = 8               # G
-    lr: float = 1e-3                  # CPU scale (paper: 3e-5)
-    warmup: int = 10                  # CPU scale (paper: 100)
-    weight_decay: float = 0.1
-    grad_clip: float = 0.2
-    clip_eps: float = 0.5
-    inner_iterations: int = 2
-    tau_train: float = 1.0
-    eval_tau: float | None = None     # stored as the checkpoint's default tau (None: 0.5 if BL < L else 1.0)
-    expert_steering: int = 0          # Fast-dLLM rollouts per group
-    expert_threshold: float = 0.9
-    train_task_seed: int = 2          # training prompts (pretraining used 0; Unmasking-v0 evaluates on 1)
-    eval_task_seed: int = 1
-    eval_every: int = 25
-    eval_items: int = 128
-    seed: int = 0
-    threads: int = 1
-    policy: dict = field(default_factory=dict)   # PolicyConfig overrides (d_model, heads, ffn, ...)
+    model: str | None = option(None, "diffusion LM directory (default: the embedded tiny one)", section=_TASK,
+                               metavar="DIR")
+    task: str | None = option(None, "task spec (default: the task the diffusion LM was pretrained on, else addition)",
+                              section=_TASK)
+    gen_length: int = option(8, "completion length L", section=_POLICY, metavar="L")
+    block_length: int | None = option(None, "block length BL (default: L, full diffusion)", section=_POLICY,
+                                      metavar="BL")
+    alpha: float = option(1.0, "reward exponent (multiplicative) or NFE weight (additive)", section=_POLICY)
+    reward_form: str = option("multiplicative", "multiplicative | additive", section=_POLICY,
+                              choices=("multiplicative", "additive"))
+    steps: int = option(100, "optimizer steps (CPU scale; the paper: thousands)", section=_OPTIM,
+                        flag="--max-steps", aliases=("--steps",), metavar="N")
+    prompts_per_step: int = option(8, "prompts per step", section=_OPTIM)
+    group_size: int = option(8, "rollouts per prompt (G)", section=_OPTIM, metavar="G")
+    lr: float = option(1e-3, "learning rate (CPU scale; the paper: 3e-5)", section=_OPTIM, flag="--learning-rate",
+                       aliases=("--lr",), metavar="LR")
+    warmup: int = option(10, "linear warm-up steps (CPU scale; the paper: 100)", section=_OPTIM)
+    weight_decay: float = option(0.1, "AdamW weight decay", section=_OPTIM)
+    grad_clip: float = option(0.2, "gradient clipping norm", section=_OPTIM)
+    clip_eps: float = option(0.5, "PPO clip range epsilon", section=_OPTIM)
+    inner_iterations: int = option(2, "PPO-clip updates per batch of rollouts", section=_OPTIM)
+    tau_train: float = option(1.0, "policy temperature while training", section=_POLICY)
+    eval_tau: float | None = option(None, "test-time temperature stored in the checkpoint (default: 0.5 if BL < L, "
+                                          "else 1.0)", section=_EVAL)
+    expert_steering: int = option(0, "Fast-dLLM rollouts per group (expert steering)", section=_POLICY, metavar="E")
+    expert_threshold: float = option(0.9, "Fast-dLLM confidence threshold of the expert rollouts", section=_POLICY)
+    train_task_seed: int = option(2, "seed of the training prompts (pretraining used 0; Unmasking-v0 evaluates on 1)",
+                                  section=_TASK)
+    eval_task_seed: int = option(1, "seed of the evaluation prompts", section=_EVAL)
+    eval_every: int = option(25, "evaluate every N steps", section=_EVAL, metavar="N")
+    eval_items: int = option(128, "items per evaluation", section=_EVAL)
+    seed: int = option(0, "seed of the policy init and the rollouts", section=_RUN)
+    threads: int = option(1, "torch CPU threads (1: fastest for tiny models)", section=_RUN)
+    policy: dict = option(default_factory=dict, help="PolicyConfig overrides (d_model, heads, ffn, ...) as JSON",
+                          section=_POLICY, style="json", flag="--policy-json", metavar="JSON")
 
     def validate(self) -> None:
         for name in ("gen_length", "steps", "prompts_per_step", "group_size", "inner_iterations", "eval_items",

@@ -15,7 +15,7 @@ from gymnasium import spaces
 
 from rlvr_gym.envs.math.datasets import MathItem, load_items
 from rlvr_gym.envs.math.procedural import LEVEL_NAMES, SPLITS, generate_problem, resolve_levels
-from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action
+from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action, reset_options
 
 __all__ = ["MathEnv", "DEFAULT_INSTRUCTION", "build_prompt"]
 
@@ -26,6 +26,7 @@ DEFAULT_INSTRUCTION = (
 BASE_CHARSET = string.printable            # letters, digits, punctuation, space, \t \n \r \x0b \x0c
 MAX_ACTION_CHARS = 65_536
 PROCEDURAL_INDEX_RANGE = 2**31
+RESET_OPTIONS = ("index",)
 
 
 def build_prompt(question: str, instruction: str | None = DEFAULT_INSTRUCTION) -> str:
@@ -41,7 +42,8 @@ class MathEnv(TextEnv):
     - ``"procedural"`` (default): the built-in generator (procedural.py), ``level=k`` or ``levels=[...]`` (default
       1..10; the warm-up level 0 on request); item i of the sequence ``seed`` is the same everywhere.
       ``split="train"|"test"`` keeps to one of two disjoint sets of question texts (20% test, by a hash of the
-      text): train on one and evaluate on the other and no held-out question was trained on.
+      text): train on one and evaluate on the other and no held-out question was trained on. ``limit=n`` keeps
+      items 0..n-1 of the sequence (a fixed set of n problems, as for datasets).
     - a dataset: a ``.jsonl`` / ``.json`` / ``.parquet`` path, ``"hf:<name>"`` / ``"<owner>/<name>"`` (Hugging
       Face, with ``split=``, ``config=``), or a list of records; column conventions in datasets.py, explicit
       ``question_field=`` / ``answer_field=`` / ``difficulty_field=`` for anything else; ``limit=`` keeps the first
@@ -114,8 +116,13 @@ class MathEnv(TextEnv):
         self._rg = None            # (reasoning-gym dataset, entries) for source="reasoning_gym:<task>"
 
         self.split = None
+        self._procedural_size = PROCEDURAL_INDEX_RANGE
         if isinstance(source, str) and source == "procedural":
             self.source = "procedural"
+            if limit is not None:
+                if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PROCEDURAL_INDEX_RANGE:
+                    raise ValueError(f"limit must be a positive int, got {limit!r}")
+                self._procedural_size = limit
             self.levels = resolve_levels(level, levels)
             if split is not None and split not in SPLITS:
                 raise ValueError(f"split for procedural problems must be 'train' or 'test', got {split!r}")
@@ -178,8 +185,8 @@ class MathEnv(TextEnv):
         return items, (dataset, entries)
 
     def __len__(self) -> int:
-        """Number of items (datasets); the procedural sequence reports 2**31 addressable items."""
-        return PROCEDURAL_INDEX_RANGE if self._items is None else len(self._items)
+        """Number of items (datasets); the procedural sequence reports 2**31 addressable items, or ``limit``."""
+        return self._procedural_size if self._items is None else len(self._items)
 
     def item(self, index: int) -> dict:
         """Item `index` as a dict: id, question, answer, difficulty, level, topic, solution, source."""
@@ -201,9 +208,7 @@ class MathEnv(TextEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        if options is not None and not isinstance(options, dict):
-            raise TypeError(f"options must be a dict, got {type(options).__name__}")
-        index = (options or {}).get("index")
+        index = reset_options(options, RESET_OPTIONS).get("index")
         if index is None:
             index = int(self.np_random.integers(0, len(self)))
         self._current = self.item(index)

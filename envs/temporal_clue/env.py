@@ -17,7 +17,7 @@ from typing import Any
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action
+from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action, reset_options
 
 
 def _char_range(first: int, last: int) -> str:
@@ -225,10 +225,7 @@ class TemporalClueEnv(TextEnv):
     # ---------------------------------------------------------------- gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(RESET_OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown reset options {unknown}; expected any of {list(RESET_OPTIONS)}")
+        options = reset_options(options, RESET_OPTIONS)
 
         index: int | None = None
         puzzle_seed: int | None = None

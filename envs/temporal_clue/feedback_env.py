@@ -15,9 +15,23 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
 from rlvr_gym.envs.temporal_clue.env import CHARSET, MAX_PROMPT_CHARS, TemporalClueEnv
-from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action
+from rlvr_gym.envs.text_env import Graded, TextEnv, as_text_action, in_charset
 
-__all__ = ["TemporalClueFeedbackEnv", "feedback_message", "attempts_note"]
+__all__ = ["TemporalClueFeedbackEnv", "feedback_message", "attempts_note", "sheet_excerpt"]
+
+SHEET_EXCERPT_CHARS = 4000      # an answer sheet is a few lines; longer replies are shown by their end
+_CHARSET = frozenset(CHARSET)
+
+
+def sheet_excerpt(sheet: str, limit: int = SHEET_EXCERPT_CHARS) -> str:
+    """A previous answer sheet as the observation shows it: characters outside the observation's charset (NUL,
+    control characters, the replacement character of undecodable bytes, ...) dropped, and a sheet longer than
+    ``limit`` characters cut to its end (where the answer lines are) with a note of what was left out."""
+    text = in_charset(sheet, _CHARSET).strip()
+    if len(text) <= limit:
+        return text
+    note = f"[... {len(text) - limit} earlier characters not shown ...]\n"
+    return note + text[len(text) - limit:]
 
 
 def attempts_note(max_attempts: int) -> str:
@@ -47,7 +61,9 @@ class TemporalClueFeedbackEnv(TextEnv):
 
     ## Observation Space
     ``Text``: self-contained, so a stateless agent and the evaluation harness can play: the puzzle, the previous
-    sheets with their scores, and the request for the next sheet; "" at the end.
+    sheets with their scores, and the request for the next sheet; "" at the end. A previous sheet is shown without
+    characters outside the charset and, when longer than 4000 characters, by its end (``sheet_excerpt``), so an
+    observation always lies in the space whatever the agent wrote.
 
     ## Rewards
     The final step's reward is ``episode_reward`` = ``discount ** (attempt - 1)`` times the fraction right on the
@@ -108,8 +124,12 @@ class TemporalClueFeedbackEnv(TextEnv):
     def _observation(self) -> str:
         parts = [self._prompt]
         total = len(self._puzzle.questions)
+        # Every sheet gets an equal share of what the observation space leaves after the prompt.
+        room = (MAX_PROMPT_CHARS - len(self._prompt) - 200 * (self.max_attempts + 1)) // self.max_attempts
+        limit = max(0, min(SHEET_EXCERPT_CHARS, room))
         for k, (sheet, right) in enumerate(self._history, start=1):
-            parts.append(f"--- your answer sheet {k} ---\n{sheet.strip()}\n--- {right} of {total} answers right ---")
+            parts.append(f"--- your answer sheet {k} ---\n{sheet_excerpt(sheet, limit)}\n"
+                         f"--- {right} of {total} answers right ---")
         remaining = self.max_attempts - len(self._history)
         parts.append(f"Write answer sheet {len(self._history) + 1} of {self.max_attempts} "
                      f"({remaining} left).")

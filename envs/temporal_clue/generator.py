@@ -53,8 +53,8 @@ from rlvr_gym.envs.temporal_clue.render import ANSWER_TYPE, LETTERS, clue_text, 
 from rlvr_gym.envs.temporal_clue.world import NoMurder, make_setting, ordered_pieces, simulate_world
 from rlvr_gym.envs.seeding import item_seed
 
-__all__ = ["generate_puzzle", "generate_puzzles", "iter_puzzles", "sequence_id", "puzzle_seed", "candidate_clues",
-           "minimize_clues", "removal_bias", "make_questions"]
+__all__ = ["generate_puzzle", "generate_puzzles", "iter_puzzles", "stop_workers", "sequence_id", "puzzle_seed",
+           "candidate_clues", "minimize_clues", "removal_bias", "make_questions"]
 
 WORLD_TRIES = 5  # fresh nights (or settings, after NIGHT_TRIES nights without a murder) to try
 
@@ -569,7 +569,8 @@ def iter_puzzles(config: TemporalClueConfig, n: int, seed: int, workers: int = 1
     """``(i, puzzle)`` for items 0..n-1 of the sequence `seed`, in index order (item i is
     ``generate_puzzle(config, puzzle_seed(seed, i), sequence_id(config, seed, i))``), so the output is the same for
     any number of worker processes. With workers > 1 a bounded window of items is in flight; finished ones wait in
-    a buffer until every earlier item is out."""
+    a buffer until every earlier item is out. When iteration ends early (Ctrl-C, an error, ``close()``) the worker
+    processes are terminated at once (``stop_workers``): none is left running."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -584,23 +585,60 @@ def iter_puzzles(config: TemporalClueConfig, n: int, seed: int, workers: int = 1
     window = workers * 4
     buffer: dict[int, Puzzle] = {}
     next_submit = next_yield = 0
-    with ProcessPoolExecutor(max_workers=min(workers, n)) as pool:
-        pending: dict = {}
-        try:
-            while next_yield < n:
-                while next_submit < n and len(pending) + len(buffer) < window:
-                    job = (config, puzzle_seed(seed, next_submit), sequence_id(config, seed, next_submit))
-                    pending[pool.submit(_generate_job, job)] = next_submit
-                    next_submit += 1
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    buffer[pending.pop(future)] = future.result()
-                while next_yield in buffer:
-                    yield next_yield, buffer.pop(next_yield)
-                    next_yield += 1
-        finally:
-            for future in pending:
-                future.cancel()
+    pending: dict = {}
+    pool = ProcessPoolExecutor(max_workers=min(workers, n), initializer=_worker_ignores_sigint)
+    finished = False
+    try:
+        while next_yield < n:
+            while next_submit < n and len(pending) + len(buffer) < window:
+                job = (config, puzzle_seed(seed, next_submit), sequence_id(config, seed, next_submit))
+                pending[pool.submit(_generate_job, job)] = next_submit
+                next_submit += 1
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                buffer[pending.pop(future)] = future.result()
+            while next_yield in buffer:
+                yield next_yield, buffer.pop(next_yield)
+                next_yield += 1
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:   # Ctrl-C, an error, or the caller stopped iterating: stop the workers now, not after their solves
+            stop_workers(pool)
+
+
+def _worker_ignores_sigint() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group, but only the parent acts on it (it terminates
+    the workers), so a worker is never left half-way through a job with a KeyboardInterrupt to report."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_workers(pool, timeout_s: float = 1.0) -> None:
+    """Terminate the worker processes of a ProcessPoolExecutor at once (a running CP-SAT solve cannot be cancelled
+    otherwise) and shut the pool down without waiting for queued jobs. A second Ctrl-C during these few
+    milliseconds is ignored so that no worker is left behind."""
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout_s)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout_s)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def generate_puzzles(config: TemporalClueConfig, n: int, seed: int, workers: int = 1,

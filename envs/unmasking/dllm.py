@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from rlvr_gym.envs.cache import cache_root
+from rlvr_gym.envs.loading import quiet_loading
 
 __all__ = [
     "MaskedDiffusionLM",
@@ -172,19 +173,20 @@ class MaskedDiffusionLM:
             raise
         model_type = str(getattr(config, "model_type", "")).lower()
         torch_dtype = getattr(torch, dtype) if dtype else torch.float32
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=remote)
-        if model_type.startswith("llada"):
-            model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=torch_dtype)
-            mask_id = mask_token_id or getattr(config, "mask_token_id", None) or LLADA_MASK_ID
-            shift = False
-        elif model_type == "dream":
-            model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=torch_dtype)
-            mask_id = mask_token_id or getattr(config, "mask_token_id", None) or tokenizer.mask_token_id
-            shift = True
-        else:
-            model = AutoModelForMaskedLM.from_pretrained(path, trust_remote_code=remote, dtype=torch_dtype)
-            mask_id = mask_token_id or tokenizer.mask_token_id
-            shift = False
+        with quiet_loading():      # no "Loading weights" bar at every env made
+            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=remote)
+            if model_type.startswith("llada"):
+                model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=torch_dtype)
+                mask_id = mask_token_id or getattr(config, "mask_token_id", None) or LLADA_MASK_ID
+                shift = False
+            elif model_type == "dream":
+                model = AutoModel.from_pretrained(path, trust_remote_code=True, dtype=torch_dtype)
+                mask_id = mask_token_id or getattr(config, "mask_token_id", None) or tokenizer.mask_token_id
+                shift = True
+            else:
+                model = AutoModelForMaskedLM.from_pretrained(path, trust_remote_code=remote, dtype=torch_dtype)
+                mask_id = mask_token_id or tokenizer.mask_token_id
+                shift = False
         use_chat = chat_template if chat_template is not None else (
             model_type.startswith("llada") or model_type == "dream") and bool(getattr(tokenizer, "chat_template", None))
         lm = cls(model, tokenizer, mask_token_id=mask_id, shift_logits=shift, chat_template=use_chat, name=name,

@@ -21,6 +21,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from rlvr_gym.envs.text_env import reset_options
 from rlvr_gym.envs.unmasking.tasks import Task, TaskItem, make_task
 
 __all__ = ["UnmaskingEnv", "UnmaskingVectorEnv", "UnmaskingBatch", "unmasking_reward", "REWARD_FORMS",
@@ -50,6 +51,23 @@ def make_observation_space(gen_length: int, include_tokens: bool = False, vocab_
     if include_tokens:
         obs["tokens"] = spaces.Box(0, max(1, (vocab_size or 2) - 1), (gen_length,), np.int64)
     return spaces.Dict(obs)
+
+
+TRAIN_EXTRA_HINT = "pip install 'rlvr-gym[train]'"
+
+
+def require_model_stack() -> None:
+    """Unmasking-v0 runs a neural network: say so at ``gymnasium.make`` when torch or transformers is missing,
+    instead of failing deep inside the model loader."""
+    missing = []
+    for name in ("torch", "transformers"):
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise ImportError(f"Unmasking-v0 decodes with a diffusion LM and needs {' and '.join(missing)}, which "
+                          f"{'is' if len(missing) == 1 else 'are'} not installed: {TRAIN_EXTRA_HINT}")
 
 
 def _load_lm(model, device: str, trust_remote_code: bool | None):
@@ -199,6 +217,7 @@ class _UnmaskingConfig:
 
     def _setup(self, model, task, gen_length, block_length, alpha, reward_form, include_tokens, task_seed, device,
                trust_remote_code, num_slots, torch_threads):
+        require_model_stack()
         if torch_threads is not None:
             # Deliberate process-wide setting: tiny backbones run many times faster on one thread than on two
             # on small CPUs (see the threads note in the README); None leaves torch's default alone.
@@ -218,9 +237,7 @@ class _UnmaskingConfig:
         return make_observation_space(gen_length, self.include_tokens, _vocab_size(self.lm))
 
     def _item_from(self, rng: np.random.Generator, options: dict | None) -> TaskItem:
-        if options is not None and not isinstance(options, dict):
-            raise TypeError(f"options must be a dict, got {type(options).__name__}")
-        options = options or {}
+        options = reset_options(options)
         if "prompt" in options:
             prompt, answer = options["prompt"], options.get("answer", "")
             if not isinstance(prompt, str) or not isinstance(answer, str):
@@ -378,7 +395,7 @@ class UnmaskingVectorEnv(_UnmaskingConfig, VectorEnv):
             seeds = list(seed)
             if len(seeds) != self.num_envs:
                 raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} envs")
-        options = dict(options or {})
+        options = reset_options(options)
         indices = options.pop("index", None)
         if indices is not None and (np.ndim(indices) == 0 or len(indices) != self.num_envs):
             raise ValueError(f"options['index'] must be a list of {self.num_envs} item indices")
