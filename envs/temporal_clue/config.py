@@ -28,6 +28,10 @@ MAX_QUESTIONS = 8
 MAX_TIMES = 24
 MOTIVE_MODES = ("unique", "shared", "random")
 TIME_STEPS = (15, 30, 60)
+UNIQUE_OVER = ("world", "questions")
+# Share of the bonus slots (8 - main questions) that get a question: the original release's rate
+# (questions.py explains the count; measured on train_candidates.json, 0.63-0.71 for every main count).
+BONUS_RATE = 0.68
 
 
 @dataclass
@@ -42,6 +46,9 @@ class TemporalClueConfig:
     time_step: int | None = None
     clue_types: tuple[str, ...] = CLUE_TYPE_NAMES
     bonus_questions: int = 8
+    bonus_rate: float = BONUS_RATE
+    unique_over: str = "world"
+    verbose_rules: bool = False
     name: str = "custom"
 
     def validate(self) -> "TemporalClueConfig":
@@ -75,6 +82,13 @@ class TemporalClueConfig:
         if isinstance(self.bonus_questions, bool) or not isinstance(self.bonus_questions, int) \
                 or not 0 <= self.bonus_questions <= MAX_QUESTIONS:
             raise ValueError(f"bonus_questions must be an int in 0..{MAX_QUESTIONS}, got {self.bonus_questions!r}")
+        if isinstance(self.bonus_rate, bool) or not isinstance(self.bonus_rate, (int, float)) \
+                or not 0.0 <= self.bonus_rate <= 1.0:
+            raise ValueError(f"bonus_rate must be a number in 0..1, got {self.bonus_rate!r}")
+        if self.unique_over not in UNIQUE_OVER:
+            raise ValueError(f"unique_over must be one of {UNIQUE_OVER}, got {self.unique_over!r}")
+        if not isinstance(self.verbose_rules, bool):
+            raise ValueError(f"verbose_rules must be a bool, got {self.verbose_rules!r}")
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
         return self
@@ -114,6 +128,7 @@ class TemporalClueConfig:
 
 
 PRESETS: dict[str, TemporalClueConfig] = {
+    "tiny": TemporalClueConfig(players=1, suspects=2, weapons=2, rooms=3, times=1, name="tiny"),
     "easy": TemporalClueConfig(players=1, name="easy"),
     "medium": TemporalClueConfig(players=2, name="medium"),
     "hard": TemporalClueConfig(players=3, name="hard"),

@@ -226,8 +226,9 @@ class WorldModel:
             raise ValueError(f"time index {t!r} out of range 0..{self.n_times - 1}")
 
     def _single(self, ref: Ref) -> bool:
-        """Does the ref always denote exactly one piece (so it has one location per time)?"""
-        return ref.kind != "motive" or self.setting.unique_motives
+        """Does the ref always denote exactly one piece (so it has one location per time)? Every ref but a
+        motive held by several suspects."""
+        return ref.kind != "motive" or self.setting.motive_holders(ref.name) == 1
 
     def _occupies(self, ref: Ref, t: int, r: int):
         """Literal: (some piece denoted by) `ref` is in room r at time t.
@@ -364,6 +365,19 @@ class WorldModel:
         """A literal which, when assumed, forbids `world` (the solution must differ somewhere)."""
         lits = self.world_literals(world)
         key = tuple(lit.index for lit in lits)
+        if key not in self._exclusions:
+            v = self.model.new_bool_var("differs")
+            self.model.add_bool_or([~lit for lit in lits]).only_enforce_if(v)
+            self._exclusions[key] = v
+        return self._exclusions[key]
+
+    def exclusion_of(self, statements: Sequence[Clue]):
+        """A literal which, when assumed, makes at least one of `statements` false (for proving that the
+        clues force those statements, e.g. the answers of the asked questions, rather than a whole world)."""
+        lits = [self.literal(st) for st in statements]
+        if not lits:
+            raise ValueError("exclusion_of needs at least one statement")
+        key = ("some-false", *sorted({lit.index for lit in lits}))
         if key not in self._exclusions:
             v = self.model.new_bool_var("differs")
             self.model.add_bool_or([~lit for lit in lits]).only_enforce_if(v)
