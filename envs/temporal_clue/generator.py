@@ -49,7 +49,7 @@ from rlvr_gym.envs.temporal_clue.config import TemporalClueConfig
 from rlvr_gym.envs.temporal_clue.elements import DIRECTIONS, VICTIM, World
 from rlvr_gym.envs.temporal_clue.model import WorldModel, answer_question, clue_holds, resolve_ref, world_violations
 from rlvr_gym.envs.temporal_clue.puzzle import Puzzle
-from rlvr_gym.envs.temporal_clue.questions import answer_statement, choose_questions
+from rlvr_gym.envs.temporal_clue.questions import answer_statement, choose_questions, stated_facts
 from rlvr_gym.envs.temporal_clue.render import ANSWER_TYPE, LETTERS, clue_text, question_text, render_prompt
 from rlvr_gym.envs.temporal_clue.world import NoMurder, make_setting, ordered_pieces, simulate_world
 from rlvr_gym.envs.seeding import item_seed
@@ -573,11 +573,15 @@ def generate_puzzle(config: TemporalClueConfig, seed: int, id: str | None = None
     questions = make_questions(world, kept, model, config, rng, stats)
     kept_for_world = len(kept)
     if config.unique_over == "questions":
-        # Same questions, fewer clues: drop the clues the asked answers do not need (greedy deletion again,
-        # in the same removal order, over the clues that pinned down the whole world).
+        # Same questions, fewer clues: greedy deletion again over the whole candidate pool, in the same
+        # removal order, now only requiring that every asked answer be forced. Clues that state an asked
+        # answer outright are left out of the pool; the world-minimal set avoids them too (that is how the
+        # questions were chosen), so the pool is sufficient.
         target = [answer_statement(q, setting) for q in questions]
-        needed = set(minimize_clues(model, world, [c for c in keep_order if c in set(kept)], stats, target=target))
-        kept = [c for c in kept if c in needed]
+        asked = set(target)
+        pool_for_questions = [c for c in keep_order if not stated_facts([c]) & asked]
+        kept = minimize_clues(model, world, pool_for_questions, stats, target=target)
+        rng.shuffle(kept)
     texts = [clue_text(c, setting) for c in kept]
     prompt = render_prompt(setting, texts, questions, clues=kept, verbose=config.verbose_rules)
     meta = {
