@@ -146,6 +146,29 @@ def original(names: list[str], limit: int | None) -> list[dict]:
     return rows
 
 
+def size_matched(ours_rows: list[dict], reference: list[dict], min_matches: int = 3) -> dict:
+    """Our puzzles against original puzzles of exactly the same sizes (suspects, weapons, rooms, times):
+    per matched puzzle, ours / the median of the matching originals, for prompt characters, characters
+    outside the clues and clue count; the median of those ratios."""
+    def key(r):
+        return (r["suspects"], r["weapons"], r["rooms"], r["times"])
+
+    by_size: dict = {}
+    for r in reference:
+        by_size.setdefault(key(r), []).append(r)
+    ratios = {"prompt_chars": [], "frame_chars": [], "clues": []}
+    for r in ours_rows:
+        matches = by_size.get(key(r), [])
+        if len(matches) < min_matches:
+            continue
+        for field in ratios:
+            ratios[field].append(r[field] / max(1, statistics.median(m[field] for m in matches)))
+    out = {"matched": len(ratios["clues"]), "of": len(ours_rows)}
+    for field, values in ratios.items():
+        out[field] = round(statistics.median(values), 3) if values else None
+    return out
+
+
 def _fmt(s: dict, key: str, digits: int = 0) -> str:
     v = s[key]
     return f"{v['median']:.{digits}f} / {v['mean']:.2f}" if isinstance(v, dict) else str(v)
@@ -185,6 +208,15 @@ def to_markdown(result: dict) -> str:
     lines += ["", f"Median prompt ratio ours / {ref}: "
               + ", ".join(f"{c} {cols[c]['prompt_chars']['median'] / cols[ref]['prompt_chars']['median']:.2f}"
                           for c in names if c != ref) + ".", ""]
+    matched = result.get("size_matched", {})
+    if matched:
+        lines += [f"At the same sizes (each of our puzzles against the {ref} puzzles with exactly its suspects, "
+                  "weapons, rooms and times, where at least 3 exist; median of the per-puzzle ratios):", "",
+                  "| | matched puzzles | prompt characters | outside the clues | clues |", "| --- | --- | --- | --- | --- |"]
+        for c, m in matched.items():
+            lines.append(f"| {c} | {m['matched']} of {m['of']} | {m['prompt_chars']:.2f}x | {m['frame_chars']:.2f}x "
+                         f"| {m['clues']:.2f}x |")
+        lines.append("")
     lines += ["## Question count distribution (share of puzzles)", "",
               "| questions | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     counts = sorted({int(k) for c in names for k in cols[c]["question_count_distribution"]})
@@ -245,6 +277,10 @@ def main(argv: list[str] | None = None) -> dict:
     if args.compare and snapshot.is_file() and args.compare != args.save_as:
         columns[f"ours ({args.compare})"] = json.loads(snapshot.read_text())["columns"][args.label]
     columns[args.label] = summarise(our_rows)
+    matched = {args.label: size_matched(our_rows, train_rows)}
+    if snapshot.is_file() and args.compare != args.save_as:
+        before_rows = json.loads(snapshot.read_text())["rows"]["ours"]
+        matched = {f"ours ({args.compare})": size_matched(before_rows, train_rows), **matched}
     columns["original train_candidates"] = summarise(train_rows)
     columns["original val+test"] = summarise(accept_rows)
     command = "python benchmarks/temporal_clue_fidelity.py " + " ".join(
@@ -252,7 +288,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"command": command, "machine": machine_info(["ortools"]), "load_before": load_before,
               "load_after": load_average(), "seconds": time.perf_counter() - started, "n": args.n,
               "seed": args.seed, "ours": our_meta, "reference": "original train_candidates",
-              "columns": columns, "note": args.note, "rows": {"ours": our_rows}}
+              "columns": columns, "size_matched": matched, "note": args.note, "rows": {"ours": our_rows}}
     args.out.mkdir(parents=True, exist_ok=True)
     if args.save_as:
         (args.out / f"temporal_clue_fidelity_{args.save_as}.json").write_text(json.dumps(result, indent=1) + "\n")

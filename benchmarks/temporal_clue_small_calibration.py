@@ -90,18 +90,28 @@ def summarise_rows(rows: list[dict]) -> dict:
     }
 
 
-def eval_run(preset: str, agent: str, n: int, out: Path, agent_kwargs: dict | None = None) -> dict:
+def eval_run(preset: str, agent: str, n: int, out: Path, agent_kwargs: dict | None = None,
+             reuse: bool = False) -> dict:
+    """One `rlvr eval` run; with `reuse`, an earlier run of the same command in `out` is read instead."""
     argv = ["eval", "TemporalClue-v0", "--env-kwargs", json.dumps({"preset": preset}), "--agent", agent,
             "-n", str(n), "--seed", "0", "--out", str(out)]
     if agent_kwargs:
         argv += ["--agent-kwargs", json.dumps(agent_kwargs)]
     command = "rlvr " + " ".join(a if " " not in a and "{" not in a else f"'{a}'" for a in argv)
-    print(f"\n$ {command}", flush=True)
-    load_before, started = load_average(), time.perf_counter()
-    rlvr(argv)
-    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
-    return {"command": command, "seconds": round(time.perf_counter() - started, 1), "load_before": load_before,
-            "load_after": load_average(), **summarise_rows(rows)}
+    meta_file = out / "calibration_meta.json"
+    results = out / "results.jsonl"
+    if reuse and results.is_file() and meta_file.is_file() and json.loads(meta_file.read_text())["command"] == command:
+        meta = json.loads(meta_file.read_text())
+        print(f"\nreusing {results} ({command})", flush=True)
+    else:
+        print(f"\n$ {command}", flush=True)
+        load_before, started = load_average(), time.perf_counter()
+        rlvr(argv)
+        meta = {"command": command, "seconds": round(time.perf_counter() - started, 1), "load_before": load_before,
+                "load_after": load_average()}
+        meta_file.write_text(json.dumps(meta) + "\n")
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    return {**meta, **summarise_rows(rows)}
 
 
 def group_run(preset: str, puzzles: int, k: int, max_tokens: int, seed: int) -> dict:
@@ -187,6 +197,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--group-k", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=192)
     parser.add_argument("--quick", action="store_true", help="2 episodes everywhere (checks the script)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="read eval runs already in OUT/calibration_runs (same command) instead of re-running")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--note", default="")
     args = parser.parse_args(argv)
@@ -197,22 +209,28 @@ def main(argv: list[str] | None = None) -> dict:
 
     torch.set_num_threads(1)
     runs = args.out / "calibration_runs"
+    runs.mkdir(parents=True, exist_ok=True)
     presets = []
-    for preset in args.presets:
-        presets.append({
-            "preset": preset,
-            "random": eval_run(preset, "random", args.n_random, runs / f"tc-small-{preset}-random"),
-            "model": eval_run(preset, MODEL, args.n_model, runs / f"tc-small-{preset}-smollm2",
-                              {"max_tokens": args.max_tokens}),
-            "groups": group_run(preset, args.group_puzzles, args.group_k, args.max_tokens, seed=0),
-        })
     result = {"command": "python benchmarks/temporal_clue_small_calibration.py " + " ".join(argv or sys.argv[1:]),
               "machine": machine_info(["torch", "transformers"]), "presets": presets,
               "group_puzzles": args.group_puzzles, "group_k": args.group_k, "note": args.note}
-    if not args.quick:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "temporal_clue_small_calibration.json").write_text(json.dumps(result, indent=1) + "\n")
-        (args.out / "temporal_clue_small_calibration.md").write_text(to_markdown(result))
+    for preset in args.presets:
+        entry = {"preset": preset,
+                 "random": eval_run(preset, "random", args.n_random, runs / f"tc-small-{preset}-random",
+                                    reuse=args.reuse),
+                 "model": eval_run(preset, MODEL, args.n_model, runs / f"tc-small-{preset}-smollm2",
+                                   {"max_tokens": args.max_tokens}, reuse=args.reuse)}
+        groups_file = runs / f"tc-small-{preset}-groups.json"
+        key = [args.group_puzzles, args.group_k, args.max_tokens]
+        if args.reuse and groups_file.is_file() and json.loads(groups_file.read_text()).get("key") == key:
+            entry["groups"] = json.loads(groups_file.read_text())["groups"]
+        else:
+            entry["groups"] = group_run(preset, args.group_puzzles, args.group_k, args.max_tokens, seed=0)
+            groups_file.write_text(json.dumps({"key": key, "groups": entry["groups"]}) + "\n")
+        presets.append(entry)
+        if not args.quick:  # written after every preset, so a long run that is stopped keeps what it did
+            (args.out / "temporal_clue_small_calibration.json").write_text(json.dumps(result, indent=1) + "\n")
+            (args.out / "temporal_clue_small_calibration.md").write_text(to_markdown(result))
     print(to_markdown(result))
     return result
 

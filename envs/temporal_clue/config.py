@@ -36,6 +36,19 @@ BONUS_RATE = 0.68
 
 @dataclass
 class TemporalClueConfig:
+    """One puzzle family. Sizes (suspects ... time_step) as in the module docstring; then:
+
+    motive_mode      "unique" (one motive per suspect), "shared" (counts given), "random" (either, 50/50)
+    clue_types       the clue types the generator may use (names from clues.CLUE_TYPE_NAMES)
+    bonus_questions  at most this many bonus questions (0-8; 8 questions in all at most)
+    bonus_rate       the share of bonus slots (8 - main questions) that get a question (questions.py);
+                     default: the original release's 0.68. A slot stays empty when no fact is left that
+                     is neither stated by a clue nor implied by the other answers.
+    unique_over      "world": the clues pin down the whole night, as the original; "questions": the clues
+                     only force the asked answers (same questions, shorter clue sets; off by default)
+    verbose_rules    the prompt states every rule at length instead of the compact rules section
+    """
+
     suspects: int | None = None
     weapons: int | None = None
     rooms: int | None = None

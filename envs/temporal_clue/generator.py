@@ -1,9 +1,14 @@
 """Temporal Clue generator: simulate a night, propose true clues, keep a subset-minimal set that pins down
-the whole world, ask about what the clues leave unsaid.
+the whole world, ask about what the clues leave unsaid (questions.py: each asked answer needs its own
+deduction; none is implied by the others).
 
     generate_puzzle(config, seed) -> Puzzle      # deterministic in (config, seed), any process
     puzzle_seed(seed, i) -> int                  # item i of a seeded sequence, addressable directly
     generate_puzzles(config, n, seed) -> list[Puzzle]
+
+With config.unique_over == "questions" a second greedy deletion over the whole candidate pool keeps only
+what the asked answers need (the same questions; about 10-30% fewer clues, measured in
+benchmarks/results/calibration_temporal_clue.md).
 
 Minimisation. Candidates are ordered by removal bias + a random draw (lower is removed first, as the
 original). The result is exactly what greedy deletion in that order gives (drop a clue when the rest still
@@ -47,10 +52,10 @@ from rlvr_gym.envs.temporal_clue.clues import (
 )
 from rlvr_gym.envs.temporal_clue.config import TemporalClueConfig
 from rlvr_gym.envs.temporal_clue.elements import DIRECTIONS, VICTIM, World
-from rlvr_gym.envs.temporal_clue.model import WorldModel, answer_question, clue_holds, resolve_ref, world_violations
+from rlvr_gym.envs.temporal_clue.model import WorldModel, clue_holds, resolve_ref, world_violations
 from rlvr_gym.envs.temporal_clue.puzzle import Puzzle
 from rlvr_gym.envs.temporal_clue.questions import answer_statement, choose_questions, stated_facts
-from rlvr_gym.envs.temporal_clue.render import ANSWER_TYPE, LETTERS, clue_text, question_text, render_prompt
+from rlvr_gym.envs.temporal_clue.render import clue_text, render_prompt
 from rlvr_gym.envs.temporal_clue.world import NoMurder, make_setting, ordered_pieces, simulate_world
 from rlvr_gym.envs.seeding import item_seed
 
@@ -528,8 +533,7 @@ def make_questions(world: World, kept: list[Clue], model: WorldModel, config: Te
     """Main questions (solution facts no kept clue states), then bonus questions that are neither stated
     by a clue nor implied (questions.py), at most MAX_QUESTIONS in all."""
     return choose_questions(world, kept, model, rng, max_bonus=config.bonus_questions,
-                            bonus_rate=config.bonus_rate, question_text=question_text, answer_type=ANSWER_TYPE,
-                            letters=LETTERS, stats=stats)
+                            bonus_rate=config.bonus_rate, stats=stats)
 
 
 # ----- the puzzle -----

@@ -37,6 +37,7 @@ from rlvr_gym.envs.temporal_clue.clues import At, Clue, HasMotive, Moved, MovedW
 from rlvr_gym.envs.temporal_clue.config import BONUS_RATE, MAX_QUESTIONS
 from rlvr_gym.envs.temporal_clue.elements import Setting, World
 from rlvr_gym.envs.temporal_clue.model import WorldModel, answer_question, clue_holds
+from rlvr_gym.envs.temporal_clue.render import ANSWER_TYPE, LETTERS, question_text
 
 __all__ = ["solution_facts", "answer_statement", "stated_facts", "implied_questions", "choose_questions",
            "MAIN_KINDS", "BONUS_RATE"]
@@ -158,12 +159,10 @@ def _bonus_pool(world: World) -> list[tuple[str, Ref, int | None]]:
 
 def choose_questions(world: World, kept: Sequence[Clue], model: WorldModel, rng: random.Random,
                      max_bonus: int = 8, bonus_rate: float = BONUS_RATE, max_questions: int = MAX_QUESTIONS,
-                     question_text=None, answer_type=None, letters: str = "ABCDEFGH",
-                     witnesses: Sequence[World] = (), stats: dict | None = None) -> list[Question]:
+                     stats: dict | None = None) -> list[Question]:
     """Main questions (solution facts no kept clue states), then bonus questions that are neither stated
-    nor implied (module docstring); at most `max_questions` in all. Draws from `rng` in a fixed pattern.
-
-    `question_text(kind, setting, ref, time)` and `answer_type[kind]` give the words (render.py)."""
+    nor implied (module docstring); at most `max_questions` in all, lettered A, B, ... and worded by
+    render.py. Draws from `rng` in a fixed pattern, so (world, kept, rng state) -> the same questions."""
     s = world.setting
     given = set(kept)  # membership only
     facts = solution_facts(world)
@@ -173,7 +172,7 @@ def choose_questions(world: World, kept: Sequence[Clue], model: WorldModel, rng:
     pool = _bonus_pool(world)
     rng.shuffle(pool)
     stated = stated_facts(kept)
-    check = _Forcing(model, witnesses)
+    check = _Forcing(model)
     asked: list[Clue] = list(main)  # answer statements of the asked questions
     chosen: list[tuple[str, Ref, int | None, Clue]] = []
     for kind, ref, t in pool:
@@ -196,8 +195,8 @@ def choose_questions(world: World, kept: Sequence[Clue], model: WorldModel, rng:
         stats["bonus_wanted"] = wanted
     specs = [(f.field, None, None, False) for f in main] + [(k, r, t, True) for k, r, t, _ in chosen]
     questions = []
-    for letter, (kind, ref, t, is_bonus) in zip(letters, specs):
+    for letter, (kind, ref, t, is_bonus) in zip(LETTERS, specs):
         q = Question(letter=letter, kind=kind, text=question_text(kind, s, ref, t), answer="",
-                     answer_type=answer_type[kind], ref=ref, time=t, bonus=is_bonus)
+                     answer_type=ANSWER_TYPE[kind], ref=ref, time=t, bonus=is_bonus)
         questions.append(replace(q, answer=answer_question(world, q)))
     return questions

@@ -269,8 +269,9 @@ def render_prompt(s: Setting, clue_texts: Sequence[str], questions: Sequence[Que
     parts += ["CLUES", *(f"{i + 1}. {c}" for i, c in enumerate(clue_texts)), ""]
     parts += ["QUESTIONS", *(f"{q.letter}. {q.text}" for q in questions), ""]
     parts += [
-        "End your reply with your answers, one line per question, exactly in this form (names as listed"
-        + ("" if one_time else "; times like " + s.times[-1]) + "):",
+        "End your reply with your answers, one line per question, exactly in this form, each <PLACEHOLDER> "
+        "replaced by one name from the lists above" + ("" if one_time else " (a time as listed, e.g. " + s.times[-1] + ")")
+        + ":",
         answer_template(questions),
     ]
     return "\n".join(parts)
