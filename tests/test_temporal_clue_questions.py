@@ -16,8 +16,8 @@ from rlvr_gym.envs.temporal_clue.questions import (
 from rlvr_gym.envs.temporal_clue.render import question_text
 
 # Many puzzles over the small and middle sizes (each check is a handful of CP-SAT calls).
-MANY = [(name, seed) for name in ("easy", "medium", "hard") for seed in range(12)] + \
-       [("expert", seed) for seed in range(4)] + [("tiny", seed) for seed in range(12)]
+MANY = [(name, seed) for name, n in (("tiny", 10), ("easy", 10), ("medium", 10), ("hard", 6), ("expert", 2))
+        for seed in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -143,18 +143,18 @@ def test_the_checker_reads_the_original_release(tc_records):
 
 def test_question_count_follows_the_bonus_rate():
     base = resolve_config("medium")
-    only_main = generate_puzzles(replace(base, bonus_rate=0.0), 6, seed=4)
+    only_main = generate_puzzles(replace(base, bonus_rate=0.0), 4, seed=4)
     assert all(all(not q.bonus for q in p.questions) for p in only_main)
-    full = generate_puzzles(replace(base, bonus_rate=1.0), 6, seed=4)
+    full = generate_puzzles(replace(base, bonus_rate=1.0), 4, seed=4)
     assert max(len(p.questions) for p in full) == 8
     assert [q.text for q in full[0].questions][:len(only_main[0].questions)] == \
         [q.text for q in only_main[0].questions]  # the same main questions
-    counts = [len(p.questions) for p in generate_puzzles(base, 24, seed=4)]
+    counts = [len(p.questions) for p in generate_puzzles(base, 16, seed=4)]
     assert 4 <= min(counts) and max(counts) <= 8 and 5.0 <= statistics.fmean(counts) <= 7.5, counts
 
 
 def test_unique_over_questions_keeps_the_questions_and_drops_clues_they_do_not_need():
-    for name, seed in (("easy", 1), ("medium", 2), ("medium", 7), ("hard", 3), ("tiny", 5)):
+    for name, seed in (("tiny", 5), ("medium", 2), ("hard", 3)):
         world_cfg = PRESETS[name]
         q_cfg = replace(world_cfg, unique_over="questions")
         whole, asked = generate_puzzle(world_cfg, seed), generate_puzzle(q_cfg, seed)
