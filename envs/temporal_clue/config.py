@@ -6,14 +6,16 @@ Sizes left as None are drawn per puzzle from the original release's distribution
     weapons = max(2, min(p + randint(-1, 5), cap)); suspects = min(weapons + randint(0, weapons - 1), cap)
     rooms = min(suspects + randint(0, suspects - 2), cap); times = randint(1, cap)
 
-Presets (difficulty grows with the original's `players` knob; kept clues and prompt characters are
-medians (range) measured over 20 puzzles, benchmarks/results/calibration_temporal_clue.md):
-    easy   = players 1: 2 suspects, 2 weapons, 2-3 rooms, 1-2 times         4 clues (2-7),   ~2.5k chars
-    medium = players 2: 2-5 suspects, 2-4 weapons, 2-6 rooms, 1-4 times     12 clues (6-21), ~4.4k chars
-    hard   = players 3: 2-7 suspects, 2-6 weapons, 2-9 rooms, 1-6 times     23 clues (6-51), ~5.3k chars
-    expert = players 4: 3-10 suspects, 3-8 weapons, 3-12 rooms, 1-8 times   31 clues (9-71), ~6.4k chars
-Generation on one core (CPU time, median / p95): easy 0.01 / 0.01 s, medium 0.04 / 0.1 s,
-hard 0.14 / 0.7 s, expert 0.7 / 2.6 s.
+Presets (difficulty grows with the original's `players` knob; kept clues, prompt characters and questions
+are medians (range) over 20 puzzles, benchmarks/results/calibration_temporal_clue.md):
+    tiny   = 2 suspects, 2 weapons, 3 rooms, 1 time                   3 clues (2-6),    ~1.3k chars, 3 questions (3-4)
+    easy   = players 1: 2 suspects, 2 weapons, 2 rooms, 1-2 times      5.5 clues (2-7),  ~2.0k chars, 6 questions (3-7)
+    medium = players 2: 2-5 suspects, 2-4 weapons, 2-6 rooms, 1-4 times  15 clues (3-25),  ~2.6k chars, 6.5 (3-8)
+    hard   = players 3: 2-7 suspects, 2-6 weapons, 2-9 rooms, 1-6 times  23 clues (6-46),  ~4.0k chars, 7 (5-8)
+    expert = players 4: 3-10 suspects, 3-8 weapons, 3-12 rooms, 1-8 times 35.5 clues (8-76), ~5.3k chars, 7 (5-8)
+Generation on one core (CPU time, median): easy 0.02 s, medium 0.06-0.09 s, hard 0.2-0.3 s, expert 0.7-1.0 s
+(benchmarks/results/generation_speed_issue15.md, a loaded machine). `tiny` is the size for the embedded
+135M model's experiments (benchmarks/results/temporal_clue_small_calibration.md).
 """
 
 from __future__ import annotations
