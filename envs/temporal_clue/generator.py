@@ -27,7 +27,9 @@ admits one world only), computed with far fewer solver calls:
   traded, another murder the same movements allow) are enumerated with bitmasks of the candidates they
   falsify; those that pass a full check serve as counterexamples too (about half the solver calls saved).
 Every decision is a fact about clue sets (sufficient or not), never about which counterexample the solver
-happened to find, so the kept set does not depend on the solver's choices.
+happened to find, so the kept set does not depend on the solver's choices, with one caveat: OR-Tools
+sometimes returns an UNSAT core that is not unsatisfiable, so the kept set is checked once at the end and,
+when a wrong core shows, deletion reruns with every core verified (minimize_clues).
 
 Speed (profiled at the original's 3-player sizes): about 3/4 of the time is CP-SAT calls of ~4-5 ms
 each, mostly fixed cost for loading the model, so the work went into fewer and smaller calls: one model
