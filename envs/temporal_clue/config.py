@@ -13,9 +13,9 @@ are medians (range) over 20 puzzles, benchmarks/results/calibration_temporal_clu
     medium = players 2: 2-5 suspects, 2-4 weapons, 2-6 rooms, 1-4 times  15 clues (3-25),  ~2.6k chars, 6.5 (3-8)
     hard   = players 3: 2-7 suspects, 2-6 weapons, 2-9 rooms, 1-6 times  23 clues (6-46),  ~4.0k chars, 7 (5-8)
     expert = players 4: 3-10 suspects, 3-8 weapons, 3-12 rooms, 1-8 times 35.5 clues (8-76), ~5.3k chars, 7 (5-8)
-Generation on one core (CPU time, median): easy 0.02 s, medium 0.06-0.09 s, hard 0.2-0.3 s, expert 0.7-1.0 s
-(benchmarks/results/generation_speed_issue15.md, a loaded machine). `tiny` is the size for the embedded
-135M model's experiments (benchmarks/results/temporal_clue_small_calibration.md).
+Generation on one core (median / p95 seconds, benchmarks/results/generation_speed.md): easy 0.016 / 0.025,
+medium 0.04 / 0.11, hard 0.16 / 0.63, expert 0.44 / 2.1. `tiny` is the size for the embedded 135M model's
+experiments (benchmarks/results/temporal_clue_small_calibration.md).
 """
 
 from __future__ import annotations
