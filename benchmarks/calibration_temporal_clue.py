@@ -1,9 +1,14 @@
-"""What does each Temporal Clue preset produce? Clues, prompt length, questions, generation and oracle time.
+"""What does each Temporal Clue preset produce? Clues, prompt length, questions, generation and oracle time,
+and what proving uniqueness over the asked questions only (unique_over="questions") changes.
 
     python benchmarks/calibration_temporal_clue.py --n 20 --seed 0
 
 Oracle time = building a fresh WorldModel for the puzzle's setting and solving its kept clues (what the
-oracle agent does). Writes benchmarks/results/calibration_temporal_clue.{json,md}.
+oracle agent does). Proof effort = CP-SAT branches and conflicts (one worker, presolve off, as the
+generator runs it) to prove every asked answer forced by the clues, summed over the questions: a measure
+of how much search the clues leave to a solver. Each puzzle is generated twice from the same seed, with
+unique_over "world" (the default) and "questions"; both have the same questions.
+Writes benchmarks/results/calibration_temporal_clue.{json,md}.
 """
 
 from __future__ import annotations
@@ -26,7 +31,24 @@ def summarise(values: list[float]) -> dict:
             "p90": percentile(values, 90)}
 
 
+def proof_effort(puzzle) -> int:
+    """CP-SAT branches + conflicts to prove every asked answer forced by the clues (fresh model)."""
+    from rlvr_gym.envs.temporal_clue.model import WorldModel
+    from rlvr_gym.envs.temporal_clue.questions import answer_statement
+
+    model = WorldModel(puzzle.setting)
+    lits = [model.literal(c) for c in puzzle.clues]
+    effort = 0
+    for q in puzzle.questions:
+        status, solver = model.run(lits + [~model.literal(answer_statement(q, puzzle.setting))])
+        assert solver.status_name(status) == "INFEASIBLE", (puzzle.id, q.text)
+        effort += solver.num_branches + solver.num_conflicts
+    return effort
+
+
 def run(presets: list[str], n: int, seed: int) -> dict:
+    from dataclasses import replace
+
     from rlvr_gym.envs.temporal_clue.config import PRESETS
     from rlvr_gym.envs.temporal_clue.generator import generate_puzzle, puzzle_seed
     from rlvr_gym.envs.temporal_clue.model import WorldModel
@@ -35,6 +57,7 @@ def run(presets: list[str], n: int, seed: int) -> dict:
     for name in presets:
         cfg = PRESETS[name]
         gen, oracle, clues, chars, questions, suspects, rooms, times = [], [], [], [], [], [], [], []
+        effort, q_clues, q_chars, q_gen, q_oracle, q_effort = [], [], [], [], [], []
         types: Counter = Counter()
         for i in range(n):
             t0 = time.perf_counter()
@@ -48,7 +71,18 @@ def run(presets: list[str], n: int, seed: int) -> dict:
             suspects.append(len(p.setting.suspects)); rooms.append(len(p.setting.rooms))
             times.append(len(p.setting.times))
             types.update(type(c).__name__ for c in p.clues)
-            print(f"{name} item={i} gen={gen[-1]:.3f}s clues={clues[-1]} chars={chars[-1]}", file=sys.stderr)
+            effort.append(proof_effort(p))
+            # the same puzzle with uniqueness proven over the asked questions only
+            t0 = time.perf_counter()
+            pq = generate_puzzle(replace(cfg, unique_over="questions"), puzzle_seed(seed, i))
+            q_gen.append(time.perf_counter() - t0)
+            assert [q.text for q in pq.questions] == [q.text for q in p.questions], p.id
+            t0 = time.perf_counter()
+            WorldModel(pq.setting).solve(pq.clues)
+            q_oracle.append(time.perf_counter() - t0)
+            q_clues.append(len(pq.clues)); q_chars.append(len(pq.prompt)); q_effort.append(proof_effort(pq))
+            print(f"{name} item={i} gen={gen[-1]:.3f}s clues={clues[-1]} (questions-only {q_clues[-1]}) "
+                  f"chars={chars[-1]} effort={effort[-1]} ({q_effort[-1]})", file=sys.stderr)
         total = sum(types.values())
         rows.append({
             "preset": name, "players": cfg.players, "n": n, "clues": summarise(clues),
@@ -56,6 +90,12 @@ def run(presets: list[str], n: int, seed: int) -> dict:
             "generation_s": summarise(gen), "oracle_solve_s": summarise(oracle),
             "suspects": summarise(suspects), "rooms": summarise(rooms), "times": summarise(times),
             "clue_types": {k: round(v / total, 3) for k, v in sorted(types.items())},
+            "proof_effort": summarise(effort),
+            "questions_only": {"clues": summarise(q_clues), "prompt_chars": summarise(q_chars),
+                               "generation_s": summarise(q_gen), "oracle_solve_s": summarise(q_oracle),
+                               "proof_effort": summarise(q_effort),
+                               "clue_ratio": round(sum(q_clues) / max(1, sum(clues)), 3),
+                               "fewer_clues_share": round(sum(a < b for a, b in zip(q_clues, clues)) / n, 3)},
         })
     return {"rows": rows}
 
@@ -79,12 +119,26 @@ def to_markdown(result: dict) -> str:
             f"| {r['preset']} | {r['players']} | {r['n']} | {fmt(r['suspects'])} | {fmt(r['rooms'])} | "
             f"{fmt(r['times'])} | {fmt(r['clues'])} | {fmt(r['prompt_chars'], '{:.0f}')} | "
             f"{fmt(r['questions'])} | {fmt(r['generation_s'], '{:.3f}')} | {fmt(r['oracle_solve_s'], '{:.3f}')} |")
+    lines += ["", "Uniqueness over the asked questions only (`unique_over=\"questions\"`, same seeds, same "
+              "questions; proof effort = CP-SAT branches + conflicts to prove every answer):", "",
+              "| preset | clues: world -> questions | kept clues overall | puzzles with fewer clues | prompt chars "
+              "| generation s | oracle solve s | proof effort |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in result["rows"]:
+        q = r["questions_only"]
+        lines.append(
+            f"| {r['preset']} | {fmt(r['clues'])} -> {fmt(q['clues'])} | {q['clue_ratio']:.0%} | "
+            f"{q['fewer_clues_share']:.0%} | {fmt(r['prompt_chars'], '{:.0f}')} -> {fmt(q['prompt_chars'], '{:.0f}')} | "
+            f"{fmt(r['generation_s'], '{:.3f}')} -> {fmt(q['generation_s'], '{:.3f}')} | "
+            f"{fmt(r['oracle_solve_s'], '{:.3f}')} -> {fmt(q['oracle_solve_s'], '{:.3f}')} | "
+            f"{fmt(r['proof_effort'])} -> {fmt(q['proof_effort'])} |")
     lines += ["", "Kept clue types (share of all kept clues):", ""]
     for r in result["rows"]:
         mix = ", ".join(f"{k} {v:.0%}" for k, v in sorted(r["clue_types"].items(), key=lambda kv: -kv[1]))
         lines.append(f"- {r['preset']}: {mix}")
     lines += ["", "Released original dataset for comparison (val+test, ../shared/spec): 3-100 clues "
-              "(median 25), 4-8 questions, prompts 1.3k-10.6k characters (median 3.8k)."]
+              "(median 25), 4-8 questions, prompts 1.3k-10.6k characters (median 3.8k); "
+              "benchmarks/results/temporal_clue_fidelity.md compares the two in full."]
     if result.get("note"):
         lines += ["", result["note"]]
     return "\n".join(lines) + "\n"
@@ -92,7 +146,7 @@ def to_markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["easy", "medium", "hard", "expert"])
+    parser.add_argument("--presets", nargs="+", default=["tiny", "easy", "medium", "hard", "expert"])
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")

@@ -596,6 +596,12 @@ class Game:
             elif q.kind == "where" and q.ref is not None and q.ref.name in pad.pieces and q.time is not None:
                 room = pad.state(("at", q.ref.name, q.time)).confirmed
                 value = None if room is None else s.rooms[room]
+            elif q.kind == "where" and q.ref is not None and q.ref.kind == "motive" and q.ref.name in s.motives:
+                # "Where was the suspect motivated by M at T?": the one confirmed holder's room
+                m = s.motives.index(q.ref.name)
+                holders = [x for x in s.suspects if pad.state(("motive", x)).confirmed == m]
+                room = pad.state(("at", holders[0], q.time)).confirmed if len(holders) == 1 else None
+                value = None if room is None else s.rooms[room]
             elif q.kind == "motive_of" and q.ref is not None and q.ref.name in s.suspects:
                 own = pad.state(("motive", q.ref.name)).confirmed
                 value = None if own is None else s.motives[own]

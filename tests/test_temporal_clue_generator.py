@@ -13,8 +13,8 @@ from rlvr_gym.envs.temporal_clue.model import WorldModel, answer_question, clue_
 from rlvr_gym.envs.temporal_clue.puzzle import Puzzle
 
 # (preset, seed) pairs small enough to check minimality clue by clue in a few seconds.
-SAMPLE = [("easy", 0), ("easy", 1), ("easy", 2), ("medium", 0), ("medium", 3), ("hard", 6), ("hard", 7),
-          ("expert", 5)]
+SAMPLE = [("tiny", 0), ("tiny", 1), ("easy", 0), ("easy", 1), ("easy", 2), ("medium", 0), ("medium", 3),
+          ("hard", 6), ("hard", 7), ("expert", 5)]
 
 
 def stable(puzzle: Puzzle) -> dict:
@@ -64,7 +64,8 @@ def test_questions_answers_and_candidates(sample):
 def test_prompt_shows_lists_board_rules_clues_questions_and_template(sample):
     for p in sample:
         text = p.prompt
-        for name in (*p.setting.suspects, *p.setting.weapons, *p.setting.rooms, *p.setting.motives):
+        motives = p.setting.motives if len(p.setting.motives) > 1 else ()  # one shared motive: not listed
+        for name in (*p.setting.suspects, *p.setting.weapons, *p.setting.rooms, *motives):
             assert name in text
         assert "North" in text and "South" in text and "West" in text and "East" in text
         assert "no other suspect was in that room" in text and "alive or dead" in text
@@ -77,8 +78,10 @@ def test_prompt_shows_lists_board_rules_clues_questions_and_template(sample):
             assert "AM" not in text.split("CLUES")[1] and "PM" not in text.split("CLUES")[1]
         else:
             assert all(t in text for t in p.setting.times)
-        if p.setting.motive_counts:
+        if p.setting.motive_counts and len(p.setting.motives) > 1:
             assert "how many suspects share it" in text
+        if len(p.setting.motives) == 1:  # one motive held by all: no list (as the original), no "why"
+            assert "MOTIVES" not in text and "motive" not in " ".join(q.kind for q in p.questions)
         messages = p.messages(system="Be brief.")
         assert messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}]
 
@@ -218,12 +221,22 @@ def test_minimisation_shortcuts_do_not_change_the_kept_clues():
 
 
 def test_shared_motive_refs_stay_out_of_either_and_iff_clues():
-    """'a suspect motivated by M' twice in one sentence could be read as the same suspect; never emit it."""
+    """'a suspect motivated by M' twice in one sentence could be read as the same suspect; never emit it.
+    A motive only one suspect holds reads 'the suspect motivated by M' (one suspect), as the original
+    wrote it, and may appear in such clues."""
     from rlvr_gym.envs.temporal_clue.clues import Either, Iff
 
     cfg = resolve_config("medium", config={"motive_mode": "shared"})
-    parts = [c for p in generate_puzzles(cfg, 6, seed=3) for c in p.clues if isinstance(c, (Either, Iff))]
-    assert parts and all(c.a.ref.kind != "motive" and c.b.ref.kind != "motive" for c in parts)
+    seen_single = 0
+    for p in generate_puzzles(cfg, 8, seed=3):
+        for clue, text in zip(p.clues, p.clue_texts):
+            if not isinstance(clue, (Either, Iff)):
+                continue
+            motive_parts = [part.ref.name for part in (clue.a, clue.b) if part.ref.kind == "motive"]
+            assert all(p.setting.motive_holders(m) == 1 for m in motive_parts), (p.id, clue)
+            assert "a suspect motivated by" not in text.lower(), text
+            seen_single += bool(motive_parts)
+    assert seen_single > 0  # the single-holder case is exercised
 
 
 def test_clue_sentences_say_what_the_model_checks():
@@ -256,6 +269,11 @@ def test_clue_sentences_say_what_the_model_checks():
     assert clue_text(Moved(scarlet, 0, 2, 1), unique) == "Miss Scarlet moved from the Hall to the Kitchen at 12:00 AM."
     assert clue_text(MovedWeapon(scarlet, knife, 0, 2, 1), unique).startswith("Miss Scarlet carried the Knife from")
     assert clue_text(Spatial(scarlet, knife, "north", 0), unique) == \
-        "At 11:45 PM, Miss Scarlet was in the room directly north of the room where the Knife was."
+        "At 11:45 PM, Miss Scarlet was in the room just north of the Knife."
+    assert clue_text(TogetherOnce(scarlet, knife, 0), unique) == \
+        "Miss Scarlet and the Knife were in the Hall together at some listed time."
+    # 'the' whenever exactly one suspect holds the motive, also with shared motives
+    mixed = Setting(**base, motives=("Greed", "Fear"), motive_counts=(1, 1))
+    assert clue_text(At(Ref("motive", "Fear"), 2, 1), mixed).startswith("The suspect motivated by Fear")
     drawing = board_drawing(unique)  # 3 rooms on 2 columns: the fourth cell is empty
     assert "| 1 | 2 |" in drawing and "| 3 | - |" in drawing and "West" in drawing and "East" in drawing

@@ -374,7 +374,7 @@ def _alive(pid: int) -> bool:
 def test_server_starts_waits_for_health_and_stops_its_whole_process_group(tmp_path):
     log = tmp_path / "server.log"
     server = VLLMServer(VLLMServerConfig(model="/m", served_name="m"), python=_stand_in_python(tmp_path),
-                        log_file=log, startup_timeout_s=30)
+                        log_file=log, startup_timeout_s=180)
     with server:
         assert server.running and server.url == f"http://127.0.0.1:{server.port}/v1"
         assert server.client().health()
@@ -390,7 +390,7 @@ def test_server_starts_waits_for_health_and_stops_its_whole_process_group(tmp_pa
 
 
 def test_server_stops_on_an_exception_inside_the_block(tmp_path):
-    server = VLLMServer(VLLMServerConfig(model="/m"), python=_stand_in_python(tmp_path), startup_timeout_s=30)
+    server = VLLMServer(VLLMServerConfig(model="/m"), python=_stand_in_python(tmp_path), startup_timeout_s=180)
     with pytest.raises(RuntimeError, match="boom"):
         with server:
             leader = server.process.pid
@@ -400,7 +400,7 @@ def test_server_stops_on_an_exception_inside_the_block(tmp_path):
 
 def test_a_server_that_dies_while_starting_is_reported_with_its_log(tmp_path):
     server = VLLMServer(VLLMServerConfig(model="/m", extra_args=("--fail",)), python=_stand_in_python(tmp_path),
-                        startup_timeout_s=30)
+                        startup_timeout_s=180)
     with pytest.raises(VLLMServerError, match=r"(?s)exited with code 3 while starting.*made-up start-up failure"):
         server.start()
     assert server.process is None

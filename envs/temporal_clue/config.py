@@ -6,14 +6,16 @@ Sizes left as None are drawn per puzzle from the original release's distribution
     weapons = max(2, min(p + randint(-1, 5), cap)); suspects = min(weapons + randint(0, weapons - 1), cap)
     rooms = min(suspects + randint(0, suspects - 2), cap); times = randint(1, cap)
 
-Presets (difficulty grows with the original's `players` knob; kept clues and prompt characters are
-medians (range) measured over 20 puzzles, benchmarks/results/calibration_temporal_clue.md):
-    easy   = players 1: 2 suspects, 2 weapons, 2-3 rooms, 1-2 times         4 clues (2-7),   ~2.5k chars
-    medium = players 2: 2-5 suspects, 2-4 weapons, 2-6 rooms, 1-4 times     12 clues (6-21), ~4.4k chars
-    hard   = players 3: 2-7 suspects, 2-6 weapons, 2-9 rooms, 1-6 times     23 clues (6-51), ~5.3k chars
-    expert = players 4: 3-10 suspects, 3-8 weapons, 3-12 rooms, 1-8 times   31 clues (9-71), ~6.4k chars
-Generation on one core (CPU time, median / p95): easy 0.01 / 0.01 s, medium 0.04 / 0.1 s,
-hard 0.14 / 0.7 s, expert 0.7 / 2.6 s.
+Presets (difficulty grows with the original's `players` knob; kept clues, prompt characters and questions
+are medians (range) over 20 puzzles, benchmarks/results/calibration_temporal_clue.md):
+    tiny   = 2 suspects, 2 weapons, 3 rooms, 1 time                   3 clues (2-6),    ~1.3k chars, 3 questions (3-4)
+    easy   = players 1: 2 suspects, 2 weapons, 2 rooms, 1-2 times      5.5 clues (2-7),  ~2.0k chars, 6 questions (3-7)
+    medium = players 2: 2-5 suspects, 2-4 weapons, 2-6 rooms, 1-4 times  15 clues (3-25),  ~2.6k chars, 6.5 (3-8)
+    hard   = players 3: 2-7 suspects, 2-6 weapons, 2-9 rooms, 1-6 times  23 clues (6-46),  ~4.0k chars, 7 (5-8)
+    expert = players 4: 3-10 suspects, 3-8 weapons, 3-12 rooms, 1-8 times 35.5 clues (8-76), ~5.3k chars, 7 (5-8)
+Generation on one core (median / p95 seconds, benchmarks/results/generation_speed.md): easy 0.016 / 0.025,
+medium 0.04 / 0.11, hard 0.16 / 0.63, expert 0.44 / 2.1. `tiny` is the size for the embedded 135M model's
+experiments (benchmarks/results/temporal_clue_small_calibration.md).
 """
 
 from __future__ import annotations
@@ -28,10 +30,27 @@ MAX_QUESTIONS = 8
 MAX_TIMES = 24
 MOTIVE_MODES = ("unique", "shared", "random")
 TIME_STEPS = (15, 30, 60)
+UNIQUE_OVER = ("world", "questions")
+# Share of the bonus slots (8 - main questions) that get a question: the original release's rate
+# (questions.py explains the count; measured on train_candidates.json, 0.63-0.71 for every main count).
+BONUS_RATE = 0.68
 
 
 @dataclass
 class TemporalClueConfig:
+    """One puzzle family. Sizes (suspects ... time_step) as in the module docstring; then:
+
+    motive_mode      "unique" (one motive per suspect), "shared" (counts given), "random" (either, 50/50)
+    clue_types       the clue types the generator may use (names from clues.CLUE_TYPE_NAMES)
+    bonus_questions  at most this many bonus questions (0-8; 8 questions in all at most)
+    bonus_rate       the share of bonus slots (8 - main questions) that get a question (questions.py);
+                     default: the original release's 0.68. A slot stays empty when no fact is left that
+                     is neither stated by a clue nor implied by the other answers.
+    unique_over      "world": the clues pin down the whole night, as the original; "questions": the clues
+                     only force the asked answers (same questions, shorter clue sets; off by default)
+    verbose_rules    the prompt states every rule at length instead of the compact rules section
+    """
+
     suspects: int | None = None
     weapons: int | None = None
     rooms: int | None = None
@@ -42,6 +61,9 @@ class TemporalClueConfig:
     time_step: int | None = None
     clue_types: tuple[str, ...] = CLUE_TYPE_NAMES
     bonus_questions: int = 8
+    bonus_rate: float = BONUS_RATE
+    unique_over: str = "world"
+    verbose_rules: bool = False
     name: str = "custom"
 
     def validate(self) -> "TemporalClueConfig":
@@ -75,6 +97,13 @@ class TemporalClueConfig:
         if isinstance(self.bonus_questions, bool) or not isinstance(self.bonus_questions, int) \
                 or not 0 <= self.bonus_questions <= MAX_QUESTIONS:
             raise ValueError(f"bonus_questions must be an int in 0..{MAX_QUESTIONS}, got {self.bonus_questions!r}")
+        if isinstance(self.bonus_rate, bool) or not isinstance(self.bonus_rate, (int, float)) \
+                or not 0.0 <= self.bonus_rate <= 1.0:
+            raise ValueError(f"bonus_rate must be a number in 0..1, got {self.bonus_rate!r}")
+        if self.unique_over not in UNIQUE_OVER:
+            raise ValueError(f"unique_over must be one of {UNIQUE_OVER}, got {self.unique_over!r}")
+        if not isinstance(self.verbose_rules, bool):
+            raise ValueError(f"verbose_rules must be a bool, got {self.verbose_rules!r}")
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
         return self
@@ -114,6 +143,7 @@ class TemporalClueConfig:
 
 
 PRESETS: dict[str, TemporalClueConfig] = {
+    "tiny": TemporalClueConfig(players=1, suspects=2, weapons=2, rooms=3, times=1, name="tiny"),
     "easy": TemporalClueConfig(players=1, name="easy"),
     "medium": TemporalClueConfig(players=2, name="medium"),
     "hard": TemporalClueConfig(players=3, name="hard"),

@@ -72,6 +72,12 @@ class Setting:
     def unique_motives(self) -> bool:
         return self.motive_counts is None
 
+    def motive_holders(self, motive: str) -> int:
+        """How many suspects have `motive` (1 for every listed motive when motives are unique)."""
+        if motive not in self.motives:
+            raise ValueError(f"unknown motive {motive!r}; expected one of {list(self.motives)}")
+        return 1 if self.motive_counts is None else self.motive_counts[self.motives.index(motive)]
+
     def cell(self, room: int) -> tuple[int, int]:
         """(row, col) of a room index; row 0 is the northern edge."""
         return divmod(room, self.columns)

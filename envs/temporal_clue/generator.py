@@ -1,9 +1,14 @@
 """Temporal Clue generator: simulate a night, propose true clues, keep a subset-minimal set that pins down
-the whole world, ask about what the clues leave unsaid.
+the whole world, ask about what the clues leave unsaid (questions.py: each asked answer needs its own
+deduction; none is implied by the others).
 
     generate_puzzle(config, seed) -> Puzzle      # deterministic in (config, seed), any process
     puzzle_seed(seed, i) -> int                  # item i of a seeded sequence, addressable directly
     iter_puzzles(config, n, seed, workers) -> (i, Puzzle) in index order; generate_puzzles -> list[Puzzle]
+
+With config.unique_over == "questions" a second greedy deletion over the whole candidate pool keeps only
+what the asked answers need (the same questions; about 10-30% fewer clues, measured in
+benchmarks/results/calibration_temporal_clue.md).
 
 Minimisation. Candidates are ordered by removal bias + a random draw (lower is removed first, as the
 original). The result is exactly what greedy deletion in that order gives (drop a clue when the rest still
@@ -22,7 +27,9 @@ admits one world only), computed with far fewer solver calls:
   traded, another murder the same movements allow) are enumerated with bitmasks of the candidates they
   falsify; those that pass a full check serve as counterexamples too (about half the solver calls saved).
 Every decision is a fact about clue sets (sufficient or not), never about which counterexample the solver
-happened to find, so the kept set does not depend on the solver's choices.
+happened to find, so the kept set does not depend on the solver's choices, with one caveat: OR-Tools
+sometimes returns an UNSAT core that is not unsatisfiable, so the kept set is checked once at the end and,
+when a wrong core shows, deletion reruns with every core verified (minimize_clues).
 
 Speed (profiled at the original's 3-player sizes): about 3/4 of the time is CP-SAT calls of ~4-5 ms
 each, mostly fixed cost for loading the model, so the work went into fewer and smaller calls: one model
@@ -45,11 +52,12 @@ from rlvr_gym.envs.temporal_clue.clues import (
     At, Clue, Either, HasMotive, Iff, Moved, MovedWeapon, Question, Ref, SameRoom, SolutionFact, Spatial,
     TogetherOnce,
 )
-from rlvr_gym.envs.temporal_clue.config import MAX_QUESTIONS, TemporalClueConfig
+from rlvr_gym.envs.temporal_clue.config import TemporalClueConfig
 from rlvr_gym.envs.temporal_clue.elements import DIRECTIONS, VICTIM, World
-from rlvr_gym.envs.temporal_clue.model import WorldModel, answer_question, clue_holds, resolve_ref, world_violations
+from rlvr_gym.envs.temporal_clue.model import WorldModel, clue_holds, resolve_ref, world_violations
 from rlvr_gym.envs.temporal_clue.puzzle import Puzzle
-from rlvr_gym.envs.temporal_clue.render import ANSWER_TYPE, LETTERS, clue_text, question_text, render_prompt
+from rlvr_gym.envs.temporal_clue.questions import answer_statement, choose_questions, stated_facts
+from rlvr_gym.envs.temporal_clue.render import clue_text, render_prompt
 from rlvr_gym.envs.temporal_clue.world import NoMurder, make_setting, ordered_pieces, simulate_world
 from rlvr_gym.envs.seeding import item_seed
 
@@ -121,10 +129,10 @@ def candidate_clues(world: World, allowed: tuple[str, ...], rng: random.Random) 
         return items if len(items) <= k else rng.sample(items, k)
 
     def part_ref(p: str) -> Ref:
-        """A ref for one part of an either/iff clue: never 'a suspect motivated by M' with shared motives,
-        so that no sentence leaves open whether its two parts speak of the same suspect."""
+        """A ref for one part of an either/iff clue: never 'a suspect motivated by M' for a motive several
+        suspects share, so that no sentence leaves open whether its two parts speak of the same suspect."""
         ref = rng.choice(_refs(p, w))
-        return _plain_ref(p, w) if ref.kind == "motive" and not s.unique_motives else ref
+        return _plain_ref(p, w) if ref.kind == "motive" and s.motive_holders(ref.name) > 1 else ref
 
     def true_at() -> At:
         p, t = rng.choice(pieces), rng.randrange(T)
@@ -217,28 +225,37 @@ def _opposite(direction: str) -> str:
 
 
 def removal_bias(clue: Clue) -> float:
-    """Lower is removed first (the original's biases)."""
+    """Lower is removed first. The original's biases with each richer type shifted so that the kept clue
+    mix matches the original release (our candidate pools differ in size and shape from the original's,
+    so its biases alone kept 0.5x its share of either/iff clues and 2x of together-at-some-time ones).
+    Tuned on train_candidates.json over puzzles of seed 7 and 11 (benchmarks/results/
+    temporal_clue_fidelity.md has the table); original value -> ours:
+        location -0.15 -> -0.10, murderer / murder weapon location -0.1 -> -0.05,
+        either/or: mean of its parts + 0.1 -> + 0.37, if-and-only-if: + 0.2 -> + 0.53,
+        same room 0.5 -> 0.23, together once 0.8 -> 0.2 (both + 1.5 with the murderer / murder weapon),
+        moves 0.1 / 0.2 -> 0.3 / 0.4, weapon moves 0.2 / 0.35 -> 0.3 / 0.45, spatial 0.2 -> 0.15.
+    """
     if isinstance(clue, SolutionFact):
         return -0.2
     if isinstance(clue, At):
-        return -0.1 if clue.ref.kind in ("murderer", "murder_weapon") else -0.15
+        return -0.05 if clue.ref.kind in ("murderer", "murder_weapon") else -0.10
     if isinstance(clue, HasMotive):
         return 0.0
     if isinstance(clue, Either):
-        return (removal_bias(clue.a) + removal_bias(clue.b)) / 2 + 0.1
+        return (removal_bias(clue.a) + removal_bias(clue.b)) / 2 + 0.37
     if isinstance(clue, Iff):
-        return (removal_bias(clue.a) + removal_bias(clue.b)) / 2 + 0.2
+        return (removal_bias(clue.a) + removal_bias(clue.b)) / 2 + 0.53
     murder = lambda *refs: any(r.kind in ("murderer", "murder_weapon") for r in refs)  # noqa: E731
     if isinstance(clue, SameRoom):
-        return 0.5 + (1.5 if murder(clue.a, clue.b) else 0.0)
+        return 0.23 + (1.5 if murder(clue.a, clue.b) else 0.0)
     if isinstance(clue, TogetherOnce):
-        return 0.8 + (1.5 if murder(clue.a, clue.b) else 0.0)
+        return 0.2 + (1.5 if murder(clue.a, clue.b) else 0.0)
     if isinstance(clue, Moved):
-        return 0.2 if clue.ref.kind in ("murderer", "motive") else 0.1
+        return 0.4 if clue.ref.kind in ("murderer", "motive") else 0.3
     if isinstance(clue, MovedWeapon):
-        return 0.35 if murder(clue.actor, clue.weapon) else 0.2
+        return 0.45 if murder(clue.actor, clue.weapon) else 0.3
     if isinstance(clue, Spatial):
-        return 0.2
+        return 0.15
     raise TypeError(f"unknown clue type {type(clue).__name__}")
 
 
@@ -248,10 +265,15 @@ class InsufficientClues(Exception):
 
 
 def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stats: dict | None = None,
-                   local_alternatives: bool = True) -> list[Clue]:
+                   local_alternatives: bool = True, target: list[Clue] | None = None,
+                   verify_cores: bool = False) -> list[Clue]:
     """The subset of `keep_order` that greedy deletion from the back (last = removed first) keeps: every
     kept clue is necessary, and the kept set admits `world` only. Raises InsufficientClues when the whole
     list admits another world.
+
+    With `target` (statements true in `world`, e.g. the answers of the asked questions) "sufficient" means
+    that every world the clues admit makes all target statements true, instead of being `world` itself;
+    a counterexample is then a world that falsifies some target statement.
 
     Round invariant: a[:hi] + K is sufficient (K = kept so far). The round finds m, the smallest prefix
     length with a[:m] + K sufficient, keeps a[m-1] and continues below it. Bounds on m:
@@ -260,16 +282,45 @@ def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stat
       containing the core is sufficient, so m <= u.
     A round probes a[:p] + K for p in [low, hi): SAT raises low above p, UNSAT lowers hi to at most p; it
     ends when low == hi (often with no call at all: cached counterexamples and the last core already
-    meet). Both bounds are proofs about clue sets, so the result is the greedy result whatever cores or
-    counterexamples the solver returns.
+    meet).
+
+    Lower bounds are exact (a counterexample is a world, checked clue by clue in Python), so every kept
+    clue is proven necessary. Upper bounds trust CP-SAT's cores, and OR-Tools 9.15 returns a core that is
+    not unsatisfiable in a few percent of UNSAT answers (measured: 21 of 346 at 4 players). So the kept set
+    is checked once at the end (one solver call); when that check fails, or a wrong core shows up as
+    contradictory bounds, deletion runs again with every core verified by a solver call before it is
+    used (`verify_cores`; about 1.6x the CPU time, so it is the fallback, not the default). Either way
+    the result is subset-minimal and sufficient; with verified cores it is exactly greedy deletion's.
     """
+    stats = stats if stats is not None else {}
+    if not verify_cores:
+        try:
+            kept = _greedy_deletion(model, world, keep_order, stats, local_alternatives, target, False)
+            differs = model.exclusion(world) if target is None else model.exclusion_of(target)
+            status, _ = model.run([model.literal(c) for c in kept] + [differs])
+            stats["final_checks"] = stats.get("final_checks", 0) + 1
+            if status == cp_model.INFEASIBLE:
+                return kept
+        except _ContradictoryBounds:
+            pass
+        stats["core_reruns"] = stats.get("core_reruns", 0) + 1
+    return _greedy_deletion(model, world, keep_order, stats, local_alternatives, target, True)
+
+
+class _ContradictoryBounds(RuntimeError):
+    """A counterexample satisfies a clue set that a core claimed sufficient: the core was wrong."""
+
+
+def _greedy_deletion(model: WorldModel, world: World, keep_order: list[Clue], stats: dict,
+                     local_alternatives: bool, target: list[Clue] | None, verify_cores: bool) -> list[Clue]:
+    """minimize_clues' rounds (see there); `verify_cores` checks each core with a solver call before use."""
     stats = stats if stats is not None else {}
     for key in ("sat", "unsat", "skipped"):
         stats.setdefault(key, 0)
     pool = keep_order
     n = len(pool)
     model.hint(world)
-    differs = model.exclusion(world)
+    differs = model.exclusion(world) if target is None else model.exclusion_of(target)
     lits = [model.literal(c) for c in pool]
     kept: list[int] = []
     kept_lits: list = []
@@ -305,7 +356,7 @@ def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stat
             if best[2]:
                 return best_f + 1
             # A local alternative: check it in full before it may count as a proof.
-            if world_violations(best[1]):
+            if world_violations(best[1]) or (target is not None and all(clue_holds(st, best[1]) for st in target)):
                 cexs = [e for e in cexs if e is not best]
             else:
                 best[0], best[2] = false_mask(best[1]), True
@@ -317,6 +368,11 @@ def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stat
         if status == cp_model.INFEASIBLE:
             stats["unsat"] += 1
             core = set(solver.sufficient_assumptions_for_infeasibility())
+            if verify_cores and len(core) < len(assumptions):
+                by_index = {lit.index: lit for lit in assumptions}
+                if model.run([by_index[ix] for ix in core if ix in by_index])[0] != cp_model.INFEASIBLE:
+                    stats["wrong_cores"] = stats.get("wrong_cores", 0) + 1
+                    core = {lit.index for lit in assumptions}  # the probe itself is the proof
             first_with: dict[int, int] = {}
             for i in range(m):
                 first_with.setdefault(lits[i].index, i)
@@ -347,7 +403,10 @@ def minimize_clues(model: WorldModel, world: World, keep_order: list[Clue], stat
                 core = result
                 hi = core[-1] + 1 if core else 0
         if low > hi:
-            raise RuntimeError("inconsistent bounds: a counterexample satisfies a sufficient clue set")
+            if verify_cores:
+                raise RuntimeError("inconsistent bounds with verified cores: a counterexample satisfies a "
+                                   "sufficient clue set")
+            raise _ContradictoryBounds()
         if low == 0:
             break
         keep = hi - 1
@@ -471,41 +530,12 @@ def _mentions(clue: Clue, kinds: tuple[str, ...]) -> bool:
 
 
 # ----- questions -----
-def make_questions(world: World, kept: list[Clue], bonus: int, rng: random.Random) -> list[Question]:
-    """Main questions (solution facts not given as clues), then up to `bonus` bonus questions, at most
-    MAX_QUESTIONS in all."""
-    s, w = world.setting, world
-    given = set(kept)  # membership only
-    specs: list[tuple[str, Ref | None, int | None, bool]] = []
-    main = ["suspect", "weapon", "room"] + (["time"] if len(s.times) > 1 else []) + \
-           (["motive"] if len(s.motives) > 1 else [])
-    fact = {"suspect": w.murderer, "weapon": w.weapon, "room": w.room, "time": w.time,
-            "motive": w.motives[w.murderer]}
-    for kind in main:
-        if SolutionFact(kind, fact[kind]) not in given:
-            specs.append((kind, None, None, False))
-    room_left = max(0, min(bonus, MAX_QUESTIONS - len(specs)))
-    options: list[tuple[str, Ref | None, int | None, bool]] = []
-    for p in ordered_pieces(s):
-        for t in range(len(s.times)):
-            ref = _plain_ref(p, w)
-            if At(ref, w.where(p, t), t) not in given:
-                options.append(("where", ref, t, True))
-    if len(s.motives) > 1:
-        for sus in s.suspects:
-            if HasMotive(sus, w.motives[sus]) not in given:
-                options.append(("motive_of", Ref("suspect", sus), None, True))
-        for mo in s.motives:
-            who = [sus for sus in s.suspects if w.motives[sus] == mo]
-            if len(who) == 1 and HasMotive(who[0], mo) not in given:
-                options.append(("who_motive", Ref("motive", mo), None, True))
-    specs += rng.sample(options, min(room_left, len(options)))
-    questions = []
-    for letter, (kind, ref, t, is_bonus) in zip(LETTERS, specs):
-        q = Question(letter=letter, kind=kind, text=question_text(kind, s, ref, t), answer="",
-                     answer_type=ANSWER_TYPE[kind], ref=ref, time=t, bonus=is_bonus)
-        questions.append(replace(q, answer=answer_question(w, q)))
-    return questions
+def make_questions(world: World, kept: list[Clue], model: WorldModel, config: TemporalClueConfig,
+                   rng: random.Random, stats: dict | None = None) -> list[Question]:
+    """Main questions (solution facts no kept clue states), then bonus questions that are neither stated
+    by a clue nor implied (questions.py), at most MAX_QUESTIONS in all."""
+    return choose_questions(world, kept, model, rng, max_bonus=config.bonus_questions,
+                            bonus_rate=config.bonus_rate, stats=stats)
 
 
 # ----- the puzzle -----
@@ -546,12 +576,25 @@ def generate_puzzle(config: TemporalClueConfig, seed: int, id: str | None = None
         raise ValueError(f"clue types {list(config.clue_types)} could not pin down a unique night in "
                          f"{WORLD_TRIES} tries; allow more clue types (At, HasMotive and SolutionFact always can)")
     rng.shuffle(kept)
-    questions = make_questions(world, kept, config.bonus_questions, rng)
+    questions = make_questions(world, kept, model, config, rng, stats)
+    kept_for_world = len(kept)
+    if config.unique_over == "questions":
+        # Same questions, fewer clues: greedy deletion again over the whole candidate pool, in the same
+        # removal order, now only requiring that every asked answer be forced. Clues that state an asked
+        # answer outright are left out of the pool; the world-minimal set avoids them too (that is how the
+        # questions were chosen), so the pool is sufficient.
+        target = [answer_statement(q, setting) for q in questions]
+        asked = set(target)
+        pool_for_questions = [c for c in keep_order if not stated_facts([c]) & asked]
+        kept = minimize_clues(model, world, pool_for_questions, stats, target=target)
+        rng.shuffle(kept)
     texts = [clue_text(c, setting) for c in kept]
-    prompt = render_prompt(setting, texts, questions)
+    prompt = render_prompt(setting, texts, questions, clues=kept, verbose=config.verbose_rules)
     meta = {
         "seconds": round(time.perf_counter() - start, 4), "candidates": len(pool), "kept": len(kept),
+        "kept_for_world": kept_for_world, "unique_over": config.unique_over,
         "solver_sat": stats["sat"], "solver_unsat": stats["unsat"], "rounds_without_solver": stats["skipped"],
+        "question_solver_calls": stats.get("question_solver_calls", 0),
         "world_tries": attempt + 1,
         "sizes": sizes, "nights": world.meta.get("nights"),
     }

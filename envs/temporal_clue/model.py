@@ -226,8 +226,9 @@ class WorldModel:
             raise ValueError(f"time index {t!r} out of range 0..{self.n_times - 1}")
 
     def _single(self, ref: Ref) -> bool:
-        """Does the ref always denote exactly one piece (so it has one location per time)?"""
-        return ref.kind != "motive" or self.setting.unique_motives
+        """Does the ref always denote exactly one piece (so it has one location per time)? Every ref but a
+        motive held by several suspects."""
+        return ref.kind != "motive" or self.setting.motive_holders(ref.name) == 1
 
     def _occupies(self, ref: Ref, t: int, r: int):
         """Literal: (some piece denoted by) `ref` is in room r at time t.
@@ -379,6 +380,14 @@ class WorldModel:
             self.model.add_bool_or([~lit for lit in literals]).only_enforce_if(v)
             self._exclusions[key] = v
         return self._exclusions[key]
+
+    def exclusion_of(self, statements: Sequence[Clue]):
+        """A literal which, when assumed, makes at least one of `statements` false (for proving that the
+        clues force those statements, e.g. the answers of the asked questions, rather than a whole world)."""
+        if not statements:
+            raise ValueError("exclusion_of needs at least one statement")
+        return self.any_false(sorted({self.literal(st).index: self.literal(st) for st in statements}.values(),
+                                     key=lambda lit: lit.index))
 
     def run(self, assumptions: Sequence, *, presolve: bool = False, time_limit: float | None = None,
             deterministic_limit: float | None = None) -> tuple[int, cp_model.CpSolver]:

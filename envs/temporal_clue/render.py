@@ -35,7 +35,7 @@ def ref_phrase(ref: Ref, setting: Setting) -> str:
     if ref.kind == "murder_weapon":
         return "the murder weapon"
     if ref.kind == "motive":
-        article = "the" if setting.unique_motives else "a"
+        article = "the" if setting.motive_holders(ref.name) == 1 else "a"
         return f"{article} suspect motivated by {ref.name}"
     raise ValueError(f"unknown Ref kind {ref.kind!r}")
 
@@ -81,8 +81,7 @@ def clue_text(clue: Clue, s: Setting) -> str:
         where = room_phrase(s.rooms[clue.room])
         if len(s.times) == 1:
             return f"{_cap(ref_phrase(clue.a, s))} and {ref_phrase(clue.b, s)} were both {where}."
-        return (f"At one time or more, {ref_phrase(clue.a, s)} and {ref_phrase(clue.b, s)} were both {where} "
-                f"at the same time.")
+        return f"{_cap(ref_phrase(clue.a, s))} and {ref_phrase(clue.b, s)} were {where} together at some listed time."
     if isinstance(clue, Moved):
         return (f"{_cap(ref_phrase(clue.ref, s))} moved from the {s.rooms[clue.src]} to the {s.rooms[clue.dst]}"
                 f"{_when(s, clue.time)}.")
@@ -90,8 +89,7 @@ def clue_text(clue: Clue, s: Setting) -> str:
         return (f"{_cap(ref_phrase(clue.actor, s))} carried {ref_phrase(clue.weapon, s)} from the "
                 f"{s.rooms[clue.src]} to the {s.rooms[clue.dst]}{_when(s, clue.time)}.")
     if isinstance(clue, Spatial):
-        body = (f"{ref_phrase(clue.a, s)} was in the room directly {clue.direction} of the room where "
-                f"{ref_phrase(clue.b, s)} was")
+        body = f"{ref_phrase(clue.a, s)} was in the room just {clue.direction} of {ref_phrase(clue.b, s)}"
         return f"{_when(s, clue.time, 'At ').strip()}, {body}." if len(s.times) > 1 else _cap(body) + "."
     raise TypeError(f"unknown clue type {type(clue).__name__}")
 
@@ -120,11 +118,11 @@ def question_text(kind: str, s: Setting, ref: Ref | None = None, time: int | Non
 
 
 def board_drawing(s: Setting) -> str:
-    """The board as a grid of room numbers with compass labels; '-' marks an empty cell."""
+    """The board as rows of room numbers between '|' with compass labels; '-' marks an empty cell."""
     width = max(3, len(str(len(s.rooms))) + 2)
-    border = "+" + "+".join("-" * width for _ in range(s.columns)) + "+"
     margin = " " * 6
-    lines = [margin + "North".center(len(border)).rstrip(), margin + border]
+    row_width = s.columns * (width + 1) + 1
+    lines = [margin + "North".center(row_width).rstrip()]
     middle = s.rows // 2
     for row in range(s.rows):
         cells = []
@@ -134,8 +132,7 @@ def board_drawing(s: Setting) -> str:
         left = "West  " if row == middle else margin
         right = "  East" if row == middle else ""
         lines.append(left + "|" + "|".join(cells) + "|" + right)
-        lines.append(margin + border)
-    lines.append(margin + "South".center(len(border)).rstrip())
+    lines.append(margin + "South".center(row_width).rstrip())
     return "\n".join(lines)
 
 
@@ -143,31 +140,61 @@ def answer_template(questions: Sequence[Question]) -> str:
     return "\n".join(f"{q.letter}. <{q.answer_type}>" for q in questions)
 
 
-def render_prompt(s: Setting, clue_texts: Sequence[str], questions: Sequence[Question]) -> str:
-    """The full prompt: story, lists, board, rules, clues, questions and the answer template."""
-    one_time = len(s.times) == 1
-    story = (
-        f"{VICTIM_FULL}, the reclusive owner of Tudor Mansion, invited a handful of guests to stay the night. "
-        "By morning he was dead. The investigators have reconstructed a set of facts about the night, "
-        "listed below as clues. Together with the rules of the house, the clues fit exactly one account "
-        "of the night: where every person and every weapon was"
-        + ("" if one_time else " at every listed time")
-        + ", what drove each suspect, and who killed Mr. Boddy, with which weapon, where"
-        + ("" if one_time else ", when") + " and why. Reason it out and answer the questions."
-    )
-    parts = [story, ""]
-    parts += ["SUSPECTS", *(f"- {x}" for x in s.suspects), ""]
-    parts += ["WEAPONS", *(f"- {x}" for x in s.weapons), ""]
-    parts += ["ROOMS (numbered as on the map)", *(f"{i + 1}. {x}" for i, x in enumerate(s.rooms)), ""]
-    parts += ["MAP (north at the top)", board_drawing(s), ""]
-    if not one_time:
-        parts += ["TIMES (in order; the events happen at these moments only)", *(f"- {x}" for x in s.times), ""]
+def _uses(clues: Sequence[Clue] | None, kind: type, test=None) -> bool:
+    """Does any clue (or either part of an either/iff clue) have this type (and pass `test`)? With no
+    structured clues at hand, assume it does."""
+    if clues is None:
+        return True
+    for c in clues:
+        for part in ((c, c.a, c.b) if isinstance(c, (Either, Iff)) else (c,)):
+            if isinstance(part, kind) and (test is None or test(part)):
+                return True
+    return False
+
+
+def _shared_motive_refs(clues: Sequence[Clue] | None, s: Setting) -> bool:
+    """Does a clue speak of 'a suspect motivated by M' for a motive several suspects hold?"""
     if s.unique_motives:
-        parts += ["MOTIVES (each suspect has exactly one, and no two suspects share one)",
-                  *(f"- {x}" for x in s.motives), ""]
-    else:
-        parts += ["MOTIVES (each suspect has exactly one; the number says how many suspects share it)",
-                  *(f"- {x}: {n} suspect{'s' if n != 1 else ''}" for x, n in zip(s.motives, s.motive_counts)), ""]
+        return False
+    if clues is None:
+        return True
+    for c in clues:
+        parts = (c.a, c.b) if isinstance(c, (Either, Iff)) else (c,)
+        for part in parts:
+            refs = [v for v in vars(part).values() if isinstance(v, Ref)]
+            if any(r.kind == "motive" and s.motive_holders(r.name) > 1 for r in refs):
+                return True
+    return False
+
+
+def compact_rules(s: Setting, clues: Sequence[Clue] | None = None) -> list[str]:
+    """The rules in few words: what every puzzle needs, then one line per clue form whose meaning needs
+    spelling out, only when a clue of that form is present ('Either ..., or ..., but not both' and
+    '..., or ... (or both)' say exactly what they mean, so they need none)."""
+    one_time = len(s.times) == 1
+    rules = []
+    if not one_time:
+        rules.append("Between listed times, each person (a suspect or Mr. Boddy) stayed put or moved to an adjacent "
+                     "room: north, south, east or west on the map. A weapon moved only with a suspect making the "
+                     "same move.")
+    rules.append(("The murderer was" if one_time else "At the murder, the murderer was")
+                 + " with Mr. Boddy and the murder weapon, and no other suspect was in that room"
+                 + ("." if one_time else "; the body stayed there afterwards.")
+                 + " Clues about Mr. Boddy hold whether he was alive or dead.")
+    if not one_time and (_uses(clues, Moved) or _uses(clues, MovedWeapon)):
+        rules.append("'X moved from A to B at T': X was in A at the previous listed time and in B at T; "
+                     "'X carried W from A to B at T': X and W both made that move.")
+    if _uses(clues, Spatial):
+        rules.append("'Just north of Y': in the map cell right above Y's room (south: below, east: right, "
+                     "west: left).")
+    if _shared_motive_refs(clues, s):
+        rules.append("'A suspect motivated by M': at least one suspect with motive M makes the clue true.")
+    return rules
+
+
+def verbose_rules(s: Setting) -> list[str]:
+    """Every rule spelled out in full, whatever the clues (TemporalClueConfig.verbose_rules)."""
+    one_time = len(s.times) == 1
     rules = []
     if one_time:
         rules.append("Everything in this case happened at one moment: each suspect, each weapon and Mr. Boddy "
@@ -187,8 +214,8 @@ def render_prompt(s: Setting, clue_texts: Sequence[str], questions: Sequence[Que
             "before T, and both in B at T.",
         ]
     rules += [
-        "'The room directly north of' a room is the room in the neighbouring cell above it on the map "
-        "(likewise south = below, east = right, west = left).",
+        "'The room just north of' a piece is the room in the neighbouring cell above that piece's room on the "
+        "map (likewise south = below, east = right, west = left).",
         "The murder: one suspect killed Mr. Boddy with one of the weapons in one of the rooms"
         + ("" if one_time else " at one of the listed times")
         + ". At the time of the murder the murderer was in the same room as Mr. Boddy and the murder "
@@ -201,17 +228,50 @@ def render_prompt(s: Setting, clue_texts: Sequence[str], questions: Sequence[Que
     if s.unique_motives:
         rules.append("'The suspect motivated by M' means the one suspect whose motive is M.")
     else:
-        rules.append("'A suspect motivated by M' means at least one suspect whose motive is M: a clue about "
-                     "'a suspect motivated by M' is true if it holds for at least one such suspect.")
+        rules.append("'The suspect motivated by M' means the one suspect whose motive is M, where only one "
+                     "suspect has M; 'a suspect motivated by M' means at least one suspect whose motive is M: a "
+                     "clue about 'a suspect motivated by M' is true if it holds for at least one such suspect.")
     rules.append("'Either ..., or ..., but not both' means exactly one of the two parts is true; "
                  "'..., or ... (or both)' means at least one is true.")
+    return rules
+
+
+def render_prompt(s: Setting, clue_texts: Sequence[str], questions: Sequence[Question],
+                  clues: Sequence[Clue] | None = None, verbose: bool = False) -> str:
+    """The full prompt: story, lists, board, rules, clues, questions and the answer template.
+
+    Compact rules (default) state what every puzzle needs plus the meaning of the clue forms present in
+    `clues` (all of them when `clues` is None); `verbose` states every rule at length."""
+    one_time = len(s.times) == 1
+    story = (
+        f"{VICTIM_FULL} was found dead at Tudor Mansion after a dinner party. With the rules, the clues "
+        "below fit exactly one account of the night: who killed him, with which weapon, where"
+        + ("" if one_time else ", when")
+        + (" and why" if len(s.motives) > 1 else "")
+        + ", and where every person and weapon was"
+        + ("." if one_time else " at each listed time.")
+    )
+    parts = [story, ""]
+    parts += ["SUSPECTS", *(f"- {x}" for x in s.suspects), ""]
+    parts += ["WEAPONS", *(f"- {x}" for x in s.weapons), ""]
+    parts += ["ROOMS (numbered as on the map)", *(f"{i + 1}. {x}" for i, x in enumerate(s.rooms)), ""]
+    parts += ["MAP", board_drawing(s), ""]
+    if not one_time:
+        parts += ["TIMES (in order)", *(f"- {x}" for x in s.times), ""]
+    if s.unique_motives:
+        parts += ["MOTIVES (each suspect has exactly one, and no two suspects share one)",
+                  *(f"- {x}" for x in s.motives), ""]
+    elif len(s.motives) > 1:  # one motive shared by all says nothing (the original left the list out too)
+        parts += ["MOTIVES (each suspect has exactly one; the number says how many suspects share it)",
+                  *(f"- {x}: {n} suspect{'s' if n != 1 else ''}" for x, n in zip(s.motives, s.motive_counts)), ""]
+    rules = verbose_rules(s) if verbose else compact_rules(s, clues)
     parts += ["RULES", *(f"- {r}" for r in rules), ""]
     parts += ["CLUES", *(f"{i + 1}. {c}" for i, c in enumerate(clue_texts)), ""]
     parts += ["QUESTIONS", *(f"{q.letter}. {q.text}" for q in questions), ""]
     parts += [
-        "Think it through, then end your reply with your final answers, one line per question, in exactly "
-        "this form (replace each placeholder with a name from the lists above"
-        + ("" if one_time else "; write a time as listed, e.g. " + s.times[-1]) + "):",
+        "End your reply with your answers, one line per question, exactly in this form, each <PLACEHOLDER> "
+        "replaced by one name from the lists above" + ("" if one_time else " (a time as listed, e.g. " + s.times[-1] + ")")
+        + ":",
         answer_template(questions),
     ]
     return "\n".join(parts)
