@@ -32,7 +32,8 @@ def _text_env_ids() -> list[str]:
 TEXT_IDS = _text_env_ids()
 # Extra configurations whose grading differs from the defaults (format reward, last-number fallback, legacy grading).
 VARIANTS = [("Math-v0", {"levels": [0, 1], "format_reward": 0.25, "last_number": True}),
-            ("TemporalClue-Easy-v0", {"grading": "legacy"})]
+            ("TemporalClue-Easy-v0", {"grading": "legacy"}),
+            ("TemporalClue-v0", {"preset": "tiny", "format_reward": 0.5})]
 if HAS_RG:
     VARIANTS.append(("Math-v0", {"source": "reasoning_gym:basic_arithmetic", "size": 20, "seed": 3}))
 

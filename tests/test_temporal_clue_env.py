@@ -300,3 +300,31 @@ def test_config_dict_sets_the_sizes():
     assert (len(setting.suspects), len(setting.weapons), len(setting.rooms), len(setting.times)) == (3, 2, 3, 1)
     with pytest.raises(ValueError, match="suspects"):
         gym.make("TemporalClue-v0", config={"suspects": 99})
+
+
+def test_format_reward_pays_for_the_answer_form_never_for_a_particular_answer():
+    env = TemporalClueEnv(preset="tiny", format_reward=0.5)
+    _, info = env.reset(seed=3)
+    solution = dict(info["puzzle"].solution)
+    wrong = {letter: next(c for c in info["candidates"][letter] if c != gold) for letter, gold in solution.items()}
+    sheet = lambda answers: "\n".join(f"{letter}. {answer}" for letter, answer in answers.items())  # noqa: E731
+    cols = env.reward_columns(info)
+    assert env.grade_text(sheet(solution), **cols).reward == pytest.approx(1.5)
+    wrong_graded = env.grade_text(sheet(wrong), **cols)
+    assert wrong_graded.reward == pytest.approx(0.5) and wrong_graded.info["answer_form"] == 1.0
+    # sentences instead of names, and a line naming two candidates: no answer-form credit
+    first, *rest = solution
+    sentences = {letter: "The murderer was with Mr. Boddy and the murder weapon." for letter in solution}
+    assert env.grade_text(sheet(sentences), **cols).reward == 0.0
+    two = dict(wrong, **{first: " or ".join(info["candidates"][first][:2])})
+    assert env.grade_text(sheet(two), **cols).info["answer_form"] == pytest.approx(len(rest) / len(solution))
+    _, reward, *_ = env.step(sheet(wrong))       # step grades through the same method
+    assert reward == pytest.approx(0.5)
+    # off by default; the plain reward is unchanged
+    plain = TemporalClueEnv(preset="tiny")
+    plain.reset(seed=3)
+    assert plain.grade_text(sheet(wrong), **cols).reward == 0.0
+    assert "answer_form" not in plain.grade_text(sheet(wrong), **cols).info
+    for bad in (-0.1, 1.5, "0.5", True):
+        with pytest.raises(ValueError, match="format_reward must be a number in 0..1"):
+            TemporalClueEnv(preset="tiny", format_reward=bad)

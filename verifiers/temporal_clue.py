@@ -72,7 +72,7 @@ from rlvr_gym.verifiers.text import (completion_text, normalize_text, prompt_end
                                      strip_markdown)
 
 __all__ = ["Grade", "MODES", "MAX_ANSWER_CHARS", "extract_answers", "grade", "reward_function", "parse_time",
-           "answer_key"]
+           "answer_key", "answer_form_share"]
 
 MODES: tuple[str, ...] = ("strict", "legacy")
 
@@ -395,6 +395,24 @@ def _judge(answer: str | None, gold: str, cands: _Candidates | None) -> tuple[bo
     if _CANDIDATE_PREFIX_RE.fullmatch(key[:start]) and _CANDIDATE_SUFFIX_RE.fullmatch(key[end:]):
         return True, "ok"
     return False, "extra text"
+
+
+def answer_form_share(extracted: Mapping[str, str | None], candidates: Mapping[str, Sequence[str]]) -> float:
+    """The share of letters whose extracted answer is exactly one of that letter's admissible answers, right or
+    wrong (a bare name from the lists, after the same normalisation as grading; an echoed question or an aside
+    does not count). The answer-form part of TemporalClueEnv's optional ``format_reward``: it rewards writing an
+    answer sheet, never a particular answer. Letters missing from `candidates` count as not well formed."""
+    if not extracted:
+        return 0.0
+    formed = 0
+    for letter, answer in extracted.items():
+        cands = candidates.get(letter)
+        if answer is None or not cands or len(answer) > MAX_ANSWER_CHARS:
+            continue
+        key = answer_key(answer)
+        key = key[_PREFIX_RE.match(key).end():] or key
+        formed += _candidate_index(tuple(cands)).index_of(key) is not None
+    return formed / len(extracted)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -130,7 +130,10 @@ class TemporalClueEnv(TextEnv):
 
     ## Rewards
     ``grade_text``: the fraction of lettered questions answered correctly (verifiers.temporal_clue.grade in mode
-    ``grading``: "strict", or "legacy" = the original's regex grader). Reward columns: ``solution`` and
+    ``grading``: "strict", or "legacy" = the original's regex grader), plus ``format_reward`` x the share of
+    answer lines that name exactly one admissible answer, right or wrong (verifiers.temporal_clue.answer_form_share;
+    default 0: off; a training aid for models that do not yet write an answer sheet; with format_reward=w the
+    reward lies in [0, 1 + w] and ``info["answer_form"]`` holds the share). Reward columns: ``solution`` and
     ``candidates`` (JSON text), from ``reward_columns(reset info)``.
 
     ## Starting State
@@ -166,9 +169,14 @@ class TemporalClueEnv(TextEnv):
         base_seed: int = 0,
         render_mode: str | None = None,
         cache_size: int = 64,
+        format_reward: float = 0.0,
     ):
         if grading not in GRADING_MODES:
             raise ValueError(f"grading must be one of {GRADING_MODES}, got {grading!r}")
+        if isinstance(format_reward, bool) or not isinstance(format_reward, (int, float)) \
+                or not 0.0 <= format_reward <= 1.0:
+            raise ValueError(f"format_reward must be a number in 0..1, got {format_reward!r}")
+        self.format_reward = float(format_reward)
         if isinstance(max_response_chars, bool) or not isinstance(max_response_chars, int) or max_response_chars < 1:
             raise ValueError(f"max_response_chars must be a positive int, got {max_response_chars!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -298,7 +306,8 @@ class TemporalClueEnv(TextEnv):
 
     def grade_text(self, text: str, solution: str, candidates: str = "") -> Graded:
         """The fraction of lettered questions `text` answers correctly (verifiers.temporal_clue.grade in mode
-        ``grading``). A response longer than ``max_response_chars`` is not graded (reward 0, info["error"])."""
+        ``grading``), plus ``format_reward`` x the answer-form share when format_reward > 0. A response longer than
+        ``max_response_chars`` is not graded (reward 0, info["error"])."""
         sol = json.loads(solution) if isinstance(solution, str) else dict(solution)
         if len(text) > self.max_response_chars:
             reason = f"response too long: {len(text)} characters > max_response_chars={self.max_response_chars}"
@@ -307,9 +316,17 @@ class TemporalClueEnv(TextEnv):
 
         cands = (json.loads(candidates) if candidates else None) if isinstance(candidates, str) else candidates
         result = grade(text, sol, candidates=cands, mode=self.grading)
-        return Graded(float(result.reward), {"solution": sol, "correct": dict(result.correct),
-                                             "extracted": dict(result.extracted), "reasons": dict(result.reasons),
-                                             "format_ok": bool(result.format_ok)})
+        info = {"solution": sol, "correct": dict(result.correct), "extracted": dict(result.extracted),
+                "reasons": dict(result.reasons), "format_ok": bool(result.format_ok)}
+        reward = float(result.reward)
+        if self.format_reward:
+            if not cands:
+                raise ValueError("format_reward needs the candidates column (reward_columns gives it)")
+            from rlvr_gym.verifiers.temporal_clue import answer_form_share
+
+            info["answer_form"] = answer_form_share(result.extracted, cands)
+            reward += self.format_reward * info["answer_form"]
+        return Graded(reward, info)
 
     def render(self):
         if self.render_mode != "ansi" or self._puzzle is None:
