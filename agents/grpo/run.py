@@ -345,6 +345,16 @@ def _stored_result(out: Path, config: TrainConfig, finished: FinishedRun) -> Run
                      reported=True)
 
 
+def _server_rollout(config: TrainConfig, out: Path):
+    """--rollouts vllm: the ServerRollout (rollout_func) and its AdapterPublisher for the server at --vllm-url."""
+    from rlvr_gym.agents.grpo.vllm_rollouts import AdapterPublisher, ServerRollout
+    from rlvr_gym.agents.serving.vllm_server import AdapterSwap, VLLMClient
+
+    client = VLLMClient(config.vllm_url)
+    root = Path(config.vllm_adapter_dir) if config.vllm_adapter_dir else out / "vllm-adapters"
+    return ServerRollout(client, AdapterPublisher(AdapterSwap(client, root.resolve())))
+
+
 def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None = None, extra_callbacks=(),
           curriculum: Curriculum | None = None) -> RunResult:
     """Run GRPO as configured; returns a RunResult (the run folder is described in the module docstring).
@@ -466,6 +476,13 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
         rollout_func, episode_reward = make_multi_turn_rollout(dataset, config.env_kwargs)
         reward_funcs = reward_funcs or [episode_reward]
     rewards = reward_funcs if reward_funcs is not None else [EnvReward(config.env_kwargs)]
+    server_rollout = None
+    if config.rollouts == "vllm":
+        if multi_turn:
+            raise ValueError(f"--rollouts vllm samples single-turn completions; {multi_turn[0]} is multi-turn")
+        if rollout_func is not None:
+            raise ValueError("--rollouts vllm brings its own rollout_func: do not pass another")
+        server_rollout = rollout_func = _server_rollout(config, out)
     optimizers = (setup.optimizer_factory(setup.model), None) if setup.optimizer_factory else (None, None)
     # A curriculum may bring its own RLVRGRPOTrainer subclass (e.g. variable group sizes in agents/grpo/gdro.py).
     trainer_cls = getattr(run.curriculum, "trainer_class", None) or trainer_class()
@@ -474,6 +491,12 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
                           processing_class=tokenizer, peft_config=setup.peft_config, optimizers=optimizers,
                           callbacks=[*setup.callbacks, *_callbacks(run), *extra_callbacks], curriculum=run.curriculum,
                           **extra)
+    if server_rollout is not None:
+        from rlvr_gym.agents.grpo.vllm_rollouts import attach
+
+        attach(trainer, server_rollout)
+        notes.append(f"rollouts: vLLM server {server_rollout.client.url}, the adapter hot-swapped in after every "
+                     f"step (folders under {server_rollout.publisher.swap.root})")
     if config.progress:
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -484,7 +507,11 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
     notes.append(f"{config.peft}: {trainable:,} of {total:,} parameters train")
 
     run.training_started = True
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from is not None else None)
+    try:
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from is not None else None)
+    finally:
+        if server_rollout is not None:
+            server_rollout.publisher.close()   # unload the last adapter version from the server
     run.model = trainer.accelerator.unwrap_model(trainer.model)
     trainer.save_model(str(out / "final"))
 
