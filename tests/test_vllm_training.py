@@ -133,3 +133,19 @@ def test_after_an_optimizer_step_the_server_samples_from_the_new_adapter(server,
     print(f"step-2 samples vs the new adapter: {new_gap:.2e}; vs the first (stale) version: {stale_gap:.2e}")
     assert new_gap <= LOGPROB_TOL
     assert stale_gap > 20 * LOGPROB_TOL, "the step did not move the adapter enough for this check to mean anything"
+
+
+def test_rlvr_eval_with_a_vllm_agent_starts_and_stops_its_own_server(model_dir, tmp_path):
+    # vllm does not import in this environment: the vllm: agent starts stock vLLM's server from the vLLM one.
+    out = tmp_path / "eval"
+    cmd = [sys.executable, "-m", "rlvr_gym.cli.main", "eval", "Math-v0", "--agent",
+           'vllm:smollm2-135m?max_tokens=32&engine={"kv_cache_gib": 0.5, "max_model_len": 1024}', "-n", "4",
+           "--out", str(out), "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all(r["response"] for r in rows)
+    assert all(r["completion_tokens"] and r["completion_tokens"] <= 32 for r in rows)
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["episodes"] == 4 and summary["agent"] == "vllm:smollm2-135m"

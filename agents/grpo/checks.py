@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -64,7 +65,7 @@ def check_vllm_server(config) -> None:
             raise ValueError(f"--rollouts vllm samples single-turn completions; {env_id} is a multi-turn env (its "
                              "episodes are played by the trainer's own model): train it without --rollouts vllm")
     try:
-        server = VLLMServer.attach(config.vllm_url, timeout_s=10.0)
+        server = VLLMServer.attach(config.vllm_url, api_key=os.environ.get("VLLM_API_KEY") or None, timeout_s=10.0)
     except VLLMServerError as exc:
         raise ValueError(f"--vllm-url {config.vllm_url}: {exc}; start a server with runtime LoRA loading, e.g. "
                          f"`rlvr serve {config.model} --engine vllm --port 8001`") from None

@@ -190,6 +190,7 @@ class RunResult:
     resumed_from: str | None = None
     train_summary: dict = field(default_factory=dict)   # TRL's closing log (train_runtime, ...)
     reported: bool = False   # True: the run had already finished; this is its stored result and nothing changed
+    rollout_stats: dict = field(default_factory=dict)   # --rollouts vllm: seconds per rollout request and publish
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -350,7 +351,7 @@ def _server_rollout(config: TrainConfig, out: Path):
     from rlvr_gym.agents.grpo.vllm_rollouts import AdapterPublisher, ServerRollout
     from rlvr_gym.agents.serving.vllm_server import AdapterSwap, VLLMClient
 
-    client = VLLMClient(config.vllm_url)
+    client = VLLMClient(config.vllm_url, api_key=os.environ.get("VLLM_API_KEY") or None)  # vLLM's own variable
     root = Path(config.vllm_adapter_dir) if config.vllm_adapter_dir else out / "vllm-adapters"
     return ServerRollout(client, AdapterPublisher(AdapterSwap(client, root.resolve())))
 
@@ -512,6 +513,11 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
     finally:
         if server_rollout is not None:
             server_rollout.publisher.close()   # unload the last adapter version from the server
+    rollout_stats = {}
+    if server_rollout is not None:
+        rollout_stats = {"server": server_rollout.client.url, "sample_s": list(server_rollout.seconds),
+                         "publish_s": list(server_rollout.publisher.seconds),
+                         "published": [name for _, name in server_rollout.publisher.events]}
     run.model = trainer.accelerator.unwrap_model(trainer.model)
     trainer.save_model(str(out / "final"))
 
@@ -528,7 +534,7 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
     result = RunResult(out=out, steps=int(trainer.state.global_step), eval_before=eval_before, eval_after=eval_after,
                        metrics=read_jsonl(out / "metrics.jsonl"), seconds=time.perf_counter() - started, notes=notes,
                        resumed_from=str(resume_from) if resume_from is not None else None,
-                       train_summary=dict(run.train_summary))
+                       train_summary=dict(run.train_summary), rollout_stats=rollout_stats)
     if run.is_main:
         (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     for func in rewards:
