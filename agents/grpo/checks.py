@@ -56,7 +56,8 @@ def preflight(config) -> None:
 
 
 def check_vllm_server(config) -> None:
-    """--rollouts vllm: a single-turn run, and a server at --vllm-url that answers and can load LoRA adapters."""
+    """--rollouts vllm: a single-turn run, and a server at --vllm-url that answers /health and lists a model (whether
+    it accepts runtime LoRA loading shows at the first publish, whose error names the URL and the server's answer)."""
     from rlvr_gym.agents.grpo.data import parse_env_specs
     from rlvr_gym.agents.serving.vllm_server import VLLMServer, VLLMServerError
 

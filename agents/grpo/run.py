@@ -483,6 +483,10 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
             raise ValueError(f"--rollouts vllm samples single-turn completions; {multi_turn[0]} is multi-turn")
         if rollout_func is not None:
             raise ValueError("--rollouts vllm brings its own rollout_func: do not pass another")
+        if state.num_processes > 1:
+            # every rank would publish its own copy of the adapter and sample its own share: not supported yet
+            raise ValueError(f"--rollouts vllm trains in one process (this launch has {state.num_processes}); "
+                             "scale rollouts with more servers behind one URL, or use TRL's --vllm server")
         server_rollout = rollout_func = _server_rollout(config, out)
     optimizers = (setup.optimizer_factory(setup.model), None) if setup.optimizer_factory else (None, None)
     # A curriculum may bring its own RLVRGRPOTrainer subclass (e.g. variable group sizes in agents/grpo/gdro.py).
