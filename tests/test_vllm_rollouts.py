@@ -181,39 +181,16 @@ def lora_server():
 
 def test_a_grpo_run_publishes_then_samples_each_step_from_the_new_adapter(lora_server, tmp_path):
     from rlvr_gym.agents.grpo import train
-    from rlvr_gym.agents.grpo.vllm_rollouts import ServerRollout
 
-    seen = []
-
-    class Watch(ServerRollout):  # the real rollout; records which trainer step each rollout ran at
-        def __call__(self, prompts, trainer):
-            seen.append((int(trainer.state.global_step), self.publisher.current, len(prompts)))
-            return super().__call__(prompts, trainer)
-
-    import rlvr_gym.agents.grpo.run as run_module
-
-    made = {}
-    original = run_module._server_rollout
-
-    def server_rollout(config, out):
-        rollout = original(config, out)
-        made["rollout"] = Watch(rollout.client, rollout.publisher)
-        return made["rollout"]
-
-    run_module._server_rollout, restore = server_rollout, original
-    try:
-        config = TrainConfig(**{**TINY, "out": str(tmp_path / "run")}, rollouts="vllm", vllm_url=lora_server.url,
-                             temperature=0.9, grpo={"top_k": 5})
-        result = train(config)
-    finally:
-        run_module._server_rollout = restore
-    publisher = made["rollout"].publisher
+    config = TrainConfig(**{**TINY, "out": str(tmp_path / "run")}, rollouts="vllm", vllm_url=lora_server.url,
+                         temperature=0.9, grpo={"top_k": 5})
+    result = train(config)
     assert result.steps == 2
-    # Published before the first rollout (step 0) and after each optimizer step that is followed by a rollout.
-    names = [name for _, name in publisher.events]
-    assert [step for step, _ in publisher.events] == [0, 1] and len(set(names)) == 2
-    assert seen == [(0, names[0], 4), (1, names[1], 4)]
-    # The server's view, in order: load v1, sample with v1, load v2, unload v1, sample with v2, unload v2 at the end.
+    names = result.rollout_stats["published"]
+    assert len(names) == 2 and len(set(names)) == 2 and len(result.rollout_stats["sample_s"]) == 2
+    # The server's view, in order: before the first rollout the initial adapter is loaded and sampled from; after the
+    # optimizer step the new version is loaded, the old one unloaded, and the next rollout samples the new one; the
+    # last version is unloaded when training ends.
     assert lora_server.log == [("/v1/load_lora_adapter", names[0]), ("/v1/completions", names[0]),
                                ("/v1/load_lora_adapter", names[1]), ("/v1/unload_lora_adapter", names[0]),
                                ("/v1/completions", names[1]), ("/v1/unload_lora_adapter", names[1])]
@@ -222,8 +199,7 @@ def test_a_grpo_run_publishes_then_samples_each_step_from_the_new_adapter(lora_s
     assert (body["n"], body["max_tokens"], body["temperature"], body["top_k"], body["logprobs"]) == (1, 6, 0.9, 5, 0)
     assert "seed" not in body and body["stop_token_ids"] and len(body["prompt"]) == 4
     assert body["prompt"][0] == body["prompt"][1]  # TRL repeats each prompt num_generations times: n=1 per row
-    # The adapter folders: written under the run, the retired version deleted.
-    assert not (tmp_path / "run" / "vllm-adapters" / names[0]).exists()
+    assert not (tmp_path / "run" / "vllm-adapters").exists()  # retired versions' folders deleted, then the root
     # TRL's importance-sampling metrics: at the first micro-step the server held the trainer's weights.
     first = result.metrics[0]
     assert abs(first["sampling/importance_sampling_ratio/mean"] - 1) < 1e-3, first

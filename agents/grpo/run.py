@@ -343,7 +343,7 @@ def _stored_result(out: Path, config: TrainConfig, finished: FinishedRun) -> Run
                      eval_after=stored.get("eval_after"), metrics=read_jsonl(out / "metrics.jsonl"),
                      seconds=float(stored.get("seconds") or 0.0), notes=notes,
                      resumed_from=stored.get("resumed_from"), train_summary=dict(stored.get("train_summary") or {}),
-                     reported=True)
+                     reported=True, rollout_stats=dict(stored.get("rollout_stats") or {}))
 
 
 def _server_rollout(config: TrainConfig, out: Path):
