@@ -50,6 +50,20 @@ def test_cli_help_says_full_fine_tuning_goes_to_trls_modes(capsys):
     assert "--vllm colocate or --vllm server" in capsys.readouterr().err
 
 
+def test_auto_server_needs_a_vllm_environment_and_a_rank_vllm_serves(tmp_path, monkeypatch):
+    from rlvr_gym.agents.grpo import train
+    from rlvr_gym.agents.grpo.vllm_rollouts import lora_rank_slot
+
+    assert [lora_rank_slot(r) for r in (1, 4, 16, 17, 512)] == [1, 8, 16, 32, 512]
+    with pytest.raises(ValueError, match="--lora-r 600 is above the largest LoRA rank vLLM serves"):
+        lora_rank_slot(600)
+    monkeypatch.setenv("RLVR_VLLM_PYTHON", "/no/such/venv/bin/python")
+    config = TrainConfig(**{**TINY, "out": str(tmp_path / "run")}, rollouts="vllm", vllm_url="auto")
+    with pytest.raises(ValueError, match=r"--vllm-url auto starts a vLLM server, but RLVR_VLLM_PYTHON '/no/such"):
+        train(config)
+    assert not (tmp_path / "run").exists()
+
+
 def test_grpo_config_keeps_trls_own_vllm_off_and_dropout_off():
     from rlvr_gym.agents.grpo.config import make_grpo_config
 

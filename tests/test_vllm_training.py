@@ -76,6 +76,22 @@ def test_rlvr_train_with_vllm_rollouts_completes_three_steps_with_importance_rat
     assert not (out / "vllm-adapters").exists()
 
 
+def test_vllm_url_auto_starts_a_server_for_the_run_and_stops_it(model_dir, tmp_path):
+    from rlvr_gym.agents.grpo import TrainConfig, train
+
+    config = TrainConfig(env=["Math-Easy-v0"], model="smollm2-135m", rollouts="vllm", vllm_url="auto", max_steps=1,
+                         per_device_train_batch_size=4, num_generations=2, max_completion_length=8, train_size=4,
+                         eval_size=0, progress=False, plots=False, out=str(tmp_path / "run"))
+    result = train(config)
+    assert result.steps == 1 and len(result.rollout_stats["published"]) == 1
+    assert abs(result.metrics[0]["sampling/importance_sampling_ratio/mean"] - 1) <= RATIO_TOL
+    url = result.rollout_stats["server"]
+    from rlvr_gym.agents.serving.vllm_server import VLLMClient
+
+    assert not VLLMClient(url).health(timeout_s=2.0)                      # stopped with the run
+    assert "--enable-lora" in (tmp_path / "run" / "vllm-server.log").read_text().splitlines()[0]
+
+
 def test_after_an_optimizer_step_the_server_samples_from_the_new_adapter(server, model_dir, tmp_path):
     import torch
     from peft import PeftModel

@@ -65,6 +65,15 @@ def check_vllm_server(config) -> None:
         if _is_multi_turn(env_id, config.env_kwargs):
             raise ValueError(f"--rollouts vllm samples single-turn completions; {env_id} is a multi-turn env (its "
                              "episodes are played by the trainer's own model): train it without --rollouts vllm")
+    if config.vllm_url == "auto":
+        from rlvr_gym.agents.grpo.vllm_rollouts import lora_rank_slot
+        from rlvr_gym.agents.serving.vllm_server import vllm_missing_reason
+
+        lora_rank_slot(config.lora_r)
+        reason = vllm_missing_reason()
+        if reason:
+            raise ValueError(f"--vllm-url auto starts a vLLM server, but {reason}")
+        return
     try:
         server = VLLMServer.attach(config.vllm_url, api_key=os.environ.get("VLLM_API_KEY") or None, timeout_s=10.0)
     except VLLMServerError as exc:

@@ -90,8 +90,10 @@ class TrainConfig:
                                  "--vllm-url, the LoRA adapter hot-swapped in after every step; LoRA presets only: "
                                  "--peft full is refused, use --vllm colocate|server for it)",
                            section=_HARDWARE, choices=ROLLOUTS)
-    vllm_url: str | None = option(None, "the vLLM server for --rollouts vllm (http://host:port[/v1]; started with "
-                                        "runtime LoRA loading, e.g. by `rlvr serve --engine vllm MODEL`)",
+    vllm_url: str | None = option(None, "the vLLM server for --rollouts vllm: http://host:port[/v1] of a server "
+                                        "with runtime LoRA loading (e.g. `rlvr serve MODEL --engine vllm`), or auto: "
+                                        "start one for this run from the vLLM environment (.venv-vllm or "
+                                        "$RLVR_VLLM_PYTHON; fp32; stopped when the run ends)",
                                   section=_HARDWARE, metavar="URL")
     vllm_adapter_dir: str | None = option(None, "where --rollouts vllm writes each adapter version for the server to "
                                                 "load (default OUT/vllm-adapters; the server must see the same path)",
@@ -175,7 +177,8 @@ class TrainConfig:
         if not self.vllm_url:
             raise ValueError("--rollouts vllm needs --vllm-url URL: a vLLM server with runtime LoRA loading serving "
                              f"the model being trained (start one with `rlvr serve {self.model} --engine vllm`)")
-        root_url(self.vllm_url)  # a clear error for a malformed URL
+        if self.vllm_url != "auto":
+            root_url(self.vllm_url)  # a clear error for a malformed URL
         reason = servable_error(self.peft)
         if reason:
             raise ValueError(reason)

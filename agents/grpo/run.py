@@ -351,9 +351,17 @@ def _server_rollout(config: TrainConfig, out: Path):
     from rlvr_gym.agents.grpo.vllm_rollouts import AdapterPublisher, ServerRollout
     from rlvr_gym.agents.serving.vllm_server import AdapterSwap, VLLMClient
 
-    client = VLLMClient(config.vllm_url, api_key=os.environ.get("VLLM_API_KEY") or None)  # vLLM's own variable
+    server = None
+    url = config.vllm_url
+    if url == "auto":
+        from rlvr_gym.agents.grpo.vllm_rollouts import start_server
+
+        server = start_server(config.model, lora_r=config.lora_r, max_completion_length=config.max_completion_length,
+                              log_file=out / "vllm-server.log")
+        url = server.url
+    client = VLLMClient(url, api_key=os.environ.get("VLLM_API_KEY") or None)  # vLLM's own variable
     root = Path(config.vllm_adapter_dir) if config.vllm_adapter_dir else out / "vllm-adapters"
-    return ServerRollout(client, AdapterPublisher(AdapterSwap(client, root.resolve())))
+    return ServerRollout(client, AdapterPublisher(AdapterSwap(client, root.resolve())), server=server)
 
 
 def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None = None, extra_callbacks=(),
@@ -488,35 +496,35 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
             raise ValueError(f"--rollouts vllm trains in one process (this launch has {state.num_processes}); "
                              "scale rollouts with more servers behind one URL, or use TRL's --vllm server")
         server_rollout = rollout_func = _server_rollout(config, out)
-    optimizers = (setup.optimizer_factory(setup.model), None) if setup.optimizer_factory else (None, None)
-    # A curriculum may bring its own RLVRGRPOTrainer subclass (e.g. variable group sizes in agents/grpo/gdro.py).
-    trainer_cls = getattr(run.curriculum, "trainer_class", None) or trainer_class()
-    extra = {"rollout_func": rollout_func} if rollout_func is not None else {}
-    trainer = trainer_cls(model=setup.model, reward_funcs=rewards, args=args, train_dataset=dataset,
-                          processing_class=tokenizer, peft_config=setup.peft_config, optimizers=optimizers,
-                          callbacks=[*setup.callbacks, *_callbacks(run), *extra_callbacks], curriculum=run.curriculum,
-                          **extra)
-    if server_rollout is not None:
-        from rlvr_gym.agents.grpo.vllm_rollouts import attach
+    try:  # from here on a server started for this run (--vllm-url auto) is stopped whatever happens
+        optimizers = (setup.optimizer_factory(setup.model), None) if setup.optimizer_factory else (None, None)
+        # A curriculum may bring its own RLVRGRPOTrainer subclass (e.g. variable group sizes in agents/grpo/gdro.py).
+        trainer_cls = getattr(run.curriculum, "trainer_class", None) or trainer_class()
+        extra = {"rollout_func": rollout_func} if rollout_func is not None else {}
+        trainer = trainer_cls(model=setup.model, reward_funcs=rewards, args=args, train_dataset=dataset,
+                              processing_class=tokenizer, peft_config=setup.peft_config, optimizers=optimizers,
+                              callbacks=[*setup.callbacks, *_callbacks(run), *extra_callbacks],
+                              curriculum=run.curriculum, **extra)
+        if server_rollout is not None:
+            from rlvr_gym.agents.grpo.vllm_rollouts import attach
 
-        attach(trainer, server_rollout)
-        notes.append(f"rollouts: vLLM server {server_rollout.client.url}, the adapter hot-swapped in after every "
-                     f"step (folders under {server_rollout.publisher.swap.root})")
-    if config.progress:
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+            attach(trainer, server_rollout)
+            notes.append(f"rollouts: vLLM server {server_rollout.client.url}, the adapter hot-swapped in after every "
+                         f"step (folders under {server_rollout.publisher.swap.root})")
+        if config.progress:
+            from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-        trainer.remove_callback(PrinterCallback)
-        trainer.remove_callback(ProgressCallback)
-    run.model = trainer.accelerator.unwrap_model(trainer.model)
-    trainable, total = trainable_parameters(run.model)
-    notes.append(f"{config.peft}: {trainable:,} of {total:,} parameters train")
+            trainer.remove_callback(PrinterCallback)
+            trainer.remove_callback(ProgressCallback)
+        run.model = trainer.accelerator.unwrap_model(trainer.model)
+        trainable, total = trainable_parameters(run.model)
+        notes.append(f"{config.peft}: {trainable:,} of {total:,} parameters train")
 
-    run.training_started = True
-    try:
+        run.training_started = True
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from is not None else None)
     finally:
         if server_rollout is not None:
-            server_rollout.publisher.close()   # unload the last adapter version from the server
+            server_rollout.close()   # unload the last adapter version; stop a server started for this run
     rollout_stats = {}
     if server_rollout is not None:
         rollout_stats = {"server": server_rollout.client.url, "sample_s": list(server_rollout.seconds),

