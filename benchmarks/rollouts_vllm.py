@@ -12,6 +12,13 @@ vLLM `ignore_eos`, transformers `min_new_tokens`), as one batch (one generate ca
 (kept for the bf16-vs-fp32 comparison) and sampled (temperature 1: what a GRPO rollout is). Reported:
 tokens/s = generated tokens / wall time of the call (the HTTP round trip included for vLLM; server start-up not).
 The load average is written next to every number: the machine is shared, so compare rows of one run only.
+
+GRPO step time (``--grpo-steps N``, default 4; 0 skips): the same short ``rlvr train`` run (agents/grpo ``train``:
+Math-Easy-v0, LoRA r 16, the same seed, rows, batch, group size and token budget) twice, rollouts from the
+trainer's own transformers ``generate`` (``--rollouts hf``) and from a vLLM fp32 server with the adapter hot-swapped
+in after every step (``--rollouts vllm``). Reported per step: TRL's step_time (rollout + scoring + optimizer step),
+with the load average at the step's end; for vLLM also the rollout request and the adapter publish. ``--only-grpo``
+runs just this part and adds it to the results already saved (the rollout tables stay as they were measured).
 Results: benchmarks/results/rollouts_vllm.md (+ .json).
 """
 
@@ -212,6 +219,97 @@ def run_vllm(model_dir: Path, prompts, max_tokens: int, dtype: str, adapter: Pat
     return rows
 
 
+# -- GRPO step time ------------------------------------------------------------------------------------------------
+def grpo_settings(args) -> dict:
+    return dict(env=["Math-Easy-v0"], model=args.model, peft="lora", lora_r=16, lora_dropout=0.0, seed=args.seed,
+                train_size=64, eval_size=0, max_steps=args.grpo_steps, per_device_train_batch_size=args.grpo_batch,
+                num_generations=args.grpo_generations, max_completion_length=args.grpo_max_tokens, temperature=1.0,
+                save_steps=10_000, progress=False, plots=False, threads=1)
+
+
+def run_grpo(rollouts: str, args, workdir: Path, url: str | None = None) -> dict:
+    """One short GRPO run; returns its per-step times (TRL's step_time) with the load at each step's end."""
+    from transformers import TrainerCallback
+
+    from rlvr_gym.agents.grpo import TrainConfig, train
+
+    loads = {}
+
+    class LoadAtStepEnd(TrainerCallback):
+        def on_step_end(self, args_, state, control, **kwargs):
+            loads[state.global_step] = load1()
+
+    extra = dict(rollouts="vllm", vllm_url=url) if rollouts == "vllm" else {}
+    config = TrainConfig(**grpo_settings(args), **extra, out=str(workdir / f"grpo-{rollouts}"))
+    load_before, started = load1(), time.perf_counter()
+    result = train(config, extra_callbacks=[LoadAtStepEnd()])
+    seconds = time.perf_counter() - started
+    steps = [{"step": r["step"], "step_time_s": r.get("step_time"), "load": loads.get(r["step"]),
+              "reward": r.get("reward"), "completion_length": r.get("completion_length"),
+              "is_ratio_mean": r.get("sampling/importance_sampling_ratio/mean")} for r in result.metrics]
+    row = {"rollouts": rollouts, "steps": steps, "train_runtime_s": result.train_summary.get("train_runtime"),
+           "wall_s": seconds, "load": [load_before, load1()]}
+    if result.rollout_stats:
+        row["sample_s"] = result.rollout_stats["sample_s"]
+        row["publish_s"] = result.rollout_stats["publish_s"]
+    times = [s["step_time_s"] for s in steps[1:] if s["step_time_s"] is not None]  # step 1 carries warm-up
+    row["median_step_s"] = statistics.median(times) if times else None
+    print(f"  GRPO --rollouts {rollouts}: step times {[round(s['step_time_s'] or 0, 1) for s in steps]} s "
+          f"(load {load_before} -> {load1()})", flush=True)
+    return row
+
+
+def run_grpo_pair(args, model_dir: Path, workdir: Path) -> dict:
+    """HF generate rollouts, then vLLM LoRA hot-swap rollouts (a fp32 server started for it), same settings."""
+    import torch
+
+    from rlvr_gym.agents.serving.vllm_server import VLLMServer, VLLMServerConfig
+
+    torch.set_num_threads(1)
+    rows = [run_grpo("hf", args, workdir)]
+    config = VLLMServerConfig(model=str(model_dir), served_name="base", dtype="float32", max_lora_rank=16,
+                              max_loras=2, kv_cache_gib=1.0, max_model_len=1024, threads=1)
+    with VLLMServer(config, log_file=workdir / "vllm-grpo.log", startup_timeout_s=args.startup_timeout) as server:
+        rows.append(run_grpo("vllm", args, workdir, url=server.url))
+    return {"settings": grpo_settings(args), "rows": rows,
+            "started": None, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def grpo_report(grpo: dict | None) -> list[str]:
+    if not grpo:
+        return ["## GRPO step time", "", "_Not measured in this run (`--grpo-steps 0`)._", ""]
+    st = grpo["settings"]
+    lines = ["## GRPO step time: HF generate rollouts vs vLLM LoRA hot-swap rollouts", "",
+             f"Run {grpo.get('started') or '?'} to {grpo['finished']}; command `{grpo.get('command', '?')}`. "
+             f"The same `rlvr train` run twice ({st['env'][0]}, {st['model']}, LoRA r {st['lora_r']} with dropout 0, "
+             f"seed {st['seed']}, {st['max_steps']} steps of {st['per_device_train_batch_size']} completions = "
+             f"{st['per_device_train_batch_size'] // st['num_generations']} prompts x {st['num_generations']}, "
+             f"up to {st['max_completion_length']} new tokens, temperature 1, one torch thread), rollouts from the "
+             "trainer's transformers `generate` or from a vLLM fp32 server (one compute thread) with the adapter "
+             "published after every step. Step time = TRL's step_time (rollout, scoring, optimizer step); "
+             "load = 1-min load average at the step's end."
+             + (f" Machine: {grpo['machine_line']}." if grpo.get("machine_line") else ""), "",
+             "| rollouts | step times (s) | load at each step's end | median step, steps 2.. (s) | mean completion "
+             "length | importance ratio (mean, per step) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in grpo["rows"]:
+        times = ", ".join(f"{s['step_time_s']:.1f}" for s in r["steps"] if s["step_time_s"] is not None)
+        loads = ", ".join("?" if s["load"] is None else f"{s['load']:.1f}" for s in r["steps"])
+        lengths = [s["completion_length"] for s in r["steps"] if s["completion_length"] is not None]
+        ratios = ", ".join(f"{s['is_ratio_mean']:.4f}" for s in r["steps"] if s["is_ratio_mean"] is not None) or "-"
+        median = "-" if r["median_step_s"] is None else f"{r['median_step_s']:.1f}"
+        name = "hf generate" if r["rollouts"] == "hf" else "vLLM LoRA hot-swap"
+        lines.append(f"| {name} | {times} | {loads} | {median} | "
+                     f"{statistics.mean(lengths) if lengths else float('nan'):.1f} | {ratios} |")
+    for r in grpo["rows"]:
+        if "sample_s" in r:
+            lines += ["", "vLLM rollout requests (s, per step): " + ", ".join(f"{x:.1f}" for x in r["sample_s"])
+                      + "; adapter publishes (save_pretrained + load + unload, ms): "
+                      + ", ".join(f"{1000 * x:.0f}" for x in r["publish_s"]) + "."]
+    lines.append("")
+    return lines
+
+
 # -- report ---------------------------------------------------------------------------------------------------------
 def fmt_load(pair) -> str:
     return "-".join("?" if x is None else f"{x:.1f}" for x in pair)
@@ -272,9 +370,7 @@ def write_report(out: Path, payload: dict) -> None:
               "including the fp32 run's first EOS. Batched (left-padded) and one-prompt-per-call transformers agree "
               "on every prompt here. bf16 changes the numerics themselves. The vLLM LoRA rows carry the CPU build's "
               "LoRA path (adapter weights gathered per token); stock vLLM, not patched."]
-    lines += ["", "## GRPO step time (phase 2)", "",
-              "_Placeholder: filled after the trainer integration (`rlvr train --rollouts vllm`): GRPO step time "
-              "with HF generate vs vLLM base vs vLLM LoRA hot-swap on the same model, prompts and settings._", ""]
+    lines += [""] + grpo_report(payload.get("grpo")) + payload.get("grpo_notes", [])
     out.write_text("\n".join(lines))
 
 
@@ -318,10 +414,35 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="benchmarks/results/rollouts_vllm.md")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild the .md (and the agreement tables) from the saved .json; runs nothing")
+    parser.add_argument("--grpo-steps", type=int, default=4, help="GRPO steps per rollout engine (0 skips)")
+    parser.add_argument("--grpo-batch", type=int, default=8, help="completions per GRPO step")
+    parser.add_argument("--grpo-generations", type=int, default=4, help="completions per prompt (group size)")
+    parser.add_argument("--grpo-max-tokens", type=int, default=32, help="max new tokens per GRPO completion")
+    parser.add_argument("--only-grpo", action="store_true",
+                        help="measure only the GRPO step time and add it to the saved .json (rollout tables kept)")
     args = parser.parse_args(argv)
     if args.report_only:
         rewrite_report(Path(args.out))
         print(f"rewrote {args.out}")
+        return 0
+    command = "python benchmarks/rollouts_vllm.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.only_grpo:
+        from rlvr_gym.agents.lm.models import resolve_model
+        from rlvr_gym.agents.serving.vllm_server import vllm_missing_reason
+
+        reason = vllm_missing_reason()
+        if reason:
+            parser.error(reason)
+        out = Path(args.out)
+        payload = json.loads(out.with_suffix(".json").read_text())
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        payload["grpo"] = run_grpo_pair(args, resolve_model(args.model),
+                                        Path(tempfile.mkdtemp(prefix="rollouts_vllm-grpo-")))
+        payload["grpo"].update(started=started, command=command.strip(), machine_line=machine_line(
+            machine_info(["torch", "transformers", "peft", "trl"])))
+        out.with_suffix(".json").write_text(json.dumps(payload, indent=1))
+        write_report(out, payload)
+        print(f"wrote {out} and {out.with_suffix('.json')}")
         return 0
 
     from transformers import AutoTokenizer
@@ -356,6 +477,11 @@ def main(argv=None) -> int:
         "rows": rows, "eos_token_id": tokenizer.eos_token_id,
     }
     payload["greedy_agreement"] = greedy_agreement(rows, tokenizer.eos_token_id)
+    if args.grpo_steps > 0:
+        grpo_started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        payload["grpo"] = run_grpo_pair(args, model_dir, workdir)
+        payload["grpo"].update(started=grpo_started, command=command.strip())
+        payload["finished"] = payload["grpo"]["finished"]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(payload, indent=1))

@@ -26,6 +26,8 @@ EPILOG = """examples:
   rlvr train --config configs/main_cpu.yaml --out runs/main --resume --max-steps 40   # extend a finished run
   rlvr train --config configs/main_cpu.yaml --model runs/main/final --out runs/more  # keep training an adapter
   rlvr train --env Math-v0 --model /path/to/model --vllm colocate --grpo epsilon_high=0.28   # on a GPU
+  rlvr train --env Math-v0 --rollouts vllm --vllm-url http://127.0.0.1:8001 --out runs/v   # a vLLM server's rollouts
+  rlvr train --env Math-v0 --rollouts vllm --vllm-url auto --out runs/v     # ... from a server started for the run
 
 run folder: config.yaml, metrics.jsonl, completions/*.parquet, checkpoint-N/, eval_before/, eval_after/,
 heldout.jsonl, reward.png, heldout.png, final/, result.json. Running a finished run again reports its result and

