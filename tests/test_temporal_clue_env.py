@@ -318,6 +318,9 @@ def test_format_reward_pays_for_the_answer_form_never_for_a_particular_answer():
     assert env.grade_text(sheet(sentences), **cols).reward == 0.0
     two = dict(wrong, **{first: " or ".join(info["candidates"][first][:2])})
     assert env.grade_text(sheet(two), **cols).info["answer_form"] == pytest.approx(len(rest) / len(solution))
+    # a sentence naming one listed answer of the asked kind counts (not right: extra text is not an answer)
+    said = dict(wrong, **{first: f"I think it was {wrong[first]}, because of clue 2"})
+    assert env.grade_text(sheet(said), **cols).info["answer_form"] == 1.0
     _, reward, *_ = env.step(sheet(wrong))       # step grades through the same method
     assert reward == pytest.approx(0.5)
     # off by default; the plain reward is unchanged

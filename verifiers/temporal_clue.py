@@ -398,21 +398,21 @@ def _judge(answer: str | None, gold: str, cands: _Candidates | None) -> tuple[bo
 
 
 def answer_form_share(extracted: Mapping[str, str | None], candidates: Mapping[str, Sequence[str]]) -> float:
-    """The share of letters whose extracted answer is exactly one of that letter's admissible answers, right or
-    wrong (a bare name from the lists, after the same normalisation as grading; an echoed question or an aside
-    does not count). The answer-form part of TemporalClueEnv's optional ``format_reward``: it rewards writing an
-    answer sheet, never a particular answer. Letters missing from `candidates` count as not well formed."""
+    """The share of letters whose answer line names exactly one of that letter's admissible answers, right or wrong
+    (found by the same mention finder as grading; a bare name counts, and so does a sentence naming one listed
+    answer of the asked kind; a line naming two, or none, does not). The answer-form part of TemporalClueEnv's
+    optional ``format_reward``: it rewards naming an answer from the lists, never a particular answer. Letters
+    missing from `candidates` count as not named."""
     if not extracted:
         return 0.0
-    formed = 0
+    named = 0
     for letter, answer in extracted.items():
         cands = candidates.get(letter)
         if answer is None or not cands or len(answer) > MAX_ANSWER_CHARS:
             continue
         key = answer_key(answer)
-        key = key[_PREFIX_RE.match(key).end():] or key
-        formed += _candidate_index(tuple(cands)).index_of(key) is not None
-    return formed / len(extracted)
+        named += len({index for index, _, _ in _candidate_index(tuple(cands)).mentions(key)}) == 1
+    return named / len(extracted)
 
 
 # --------------------------------------------------------------------------------------------------

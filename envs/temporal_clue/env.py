@@ -131,9 +131,10 @@ class TemporalClueEnv(TextEnv):
     ## Rewards
     ``grade_text``: the fraction of lettered questions answered correctly (verifiers.temporal_clue.grade in mode
     ``grading``: "strict", or "legacy" = the original's regex grader), plus ``format_reward`` x the share of
-    answer lines that name exactly one admissible answer, right or wrong (verifiers.temporal_clue.answer_form_share;
-    default 0: off; a training aid for models that do not yet write an answer sheet; with format_reward=w the
-    reward lies in [0, 1 + w] and ``info["answer_form"]`` holds the share). Reward columns: ``solution`` and
+    answer lines that name exactly one admissible answer, right or wrong, bare or in a sentence
+    (verifiers.temporal_clue.answer_form_share; default 0: off; a training aid for models that do not yet write
+    an answer sheet; with format_reward=w the reward lies in [0, 1 + w] and ``info["answer_form"]`` holds the
+    share). Reward columns: ``solution`` and
     ``candidates`` (JSON text), from ``reward_columns(reset info)``.
 
     ## Starting State
