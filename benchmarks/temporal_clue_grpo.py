@@ -194,7 +194,12 @@ def main(argv: list[str] | None = None) -> dict:
               f"{rows[-1]['after']['mean_reward']:.3f}", flush=True)
     after = [r["after"]["mean_reward"] for r in rows]
     result = {
-        "command": "python benchmarks/temporal_clue_grpo.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python benchmarks/temporal_clue_grpo.py " + " ".join(
+            f"--seeds {' '.join(map(str, args.seeds))}".split()
+            + ([] if args.config == CONFIG else ["--config", str(args.config)])
+            + ([] if args.name == "temporal_clue_grpo" else ["--name", args.name])
+            + ([] if args.workdir == ROOT / "runs" / args.name else ["--workdir", str(args.workdir)])
+            + (["--extra", *args.extra] if args.extra else [])),   # --note (prose) left out
         "machine": machine_info(["torch", "transformers", "trl", "peft"]), "config": config,
         "config_file": str(args.config.resolve().relative_to(ROOT)) if args.config.resolve().is_relative_to(ROOT)
         else str(args.config),
