@@ -31,3 +31,12 @@ def test_evaluate_from_python_with_an_agent_object():
     assert [(r["prompt"], r["response"], r["reward"]) for r in rows] == \
         [(r["prompt"], r["response"], r["reward"]) for r in again]  # batch size does not change results
     assert summary["mean_reward"] == pytest.approx(sum(r["reward"] for r in rows) / 3)
+
+
+def test_a_partly_right_sheet_lifted_over_one_by_the_format_reward_is_not_solved():
+    from rlvr_gym.agents.evaluation.harness import _stats
+
+    rows = [{"reward": 0.75 + 0.5, "correct": {"A": True, "B": True, "C": True, "D": False}},
+            {"reward": 1.0 + 0.5, "correct": {"A": True, "B": True}},
+            {"reward": 1.0, "correct": True}, {"reward": 0.7, "correct": {"A": True}}]  # last: a discounted retry
+    assert _stats(rows)["solved_fraction"] == 0.5

@@ -14,8 +14,8 @@ Each row records what the step's info reports: ``correct``, ``extracted``, ``sol
 
 results.jsonl row: index, env_id, seed, puzzle_id, difficulty, prompt, response, reward, correct, extracted,
 solution, format_ok, reasons, error, prompt_tokens, completion_tokens, latency_s (and steps, nfe for array-action
-envs). summary.json: env_id, agent, episodes, mean_reward, solved_fraction (reward >= 1), format_ok_fraction,
-mean latency/tokens, by_difficulty, seconds, episodes_per_second, agent_seconds.
+envs). summary.json: env_id, agent, episodes, mean_reward, solved_fraction (reward >= 1 with every question right),
+format_ok_fraction, mean latency/tokens, by_difficulty, seconds, episodes_per_second, agent_seconds.
 
 Used by ``rlvr eval`` (cli/eval.py), the GRPO trainer's held-out evaluation and the benchmarks.
 """
@@ -249,12 +249,21 @@ def _first(info: dict, *keys: str):
     return None
 
 
+def _solved(row: dict) -> bool:
+    """Reward >= 1 and, where the env reports one verdict per question (Temporal Clue's ``correct`` dict), every
+    one right: Temporal Clue's optional format reward can lift a partly right sheet to reward >= 1."""
+    correct = row.get("correct")
+    if isinstance(correct, dict) and correct and not all(v is True for v in correct.values()):
+        return False
+    return row["reward"] >= 1.0 - 1e-9
+
+
 def _stats(rows: list[dict]) -> dict:
     n = len(rows)
     stats: dict[str, Any] = {
         "episodes": n,
         "mean_reward": sum(r["reward"] for r in rows) / n if n else 0.0,
-        "solved_fraction": sum(r["reward"] >= 1.0 - 1e-9 for r in rows) / n if n else 0.0,
+        "solved_fraction": sum(_solved(r) for r in rows) / n if n else 0.0,
     }
     if any("nfe" in r for r in rows):  # Unmasking-v0: the reward discounts NFE, so report plain accuracy too
         flags = [r["correct"] for r in rows if isinstance(r.get("correct"), bool)]

@@ -134,7 +134,8 @@ class TemporalClueEnv(TextEnv):
     answer lines that name exactly one admissible answer, right or wrong, bare or in a sentence
     (verifiers.temporal_clue.answer_form_share; default 0: off; a training aid for models that do not yet write
     an answer sheet; with format_reward=w the reward lies in [0, 1 + w] and ``info["answer_form"]`` holds the
-    share). Reward columns: ``solution`` and
+    share; the eval harness still counts a sheet solved only when every answer is right, while the GRPO trainer's
+    ``accuracy`` metric, reward >= 1, then also counts partly right sheets). Reward columns: ``solution`` and
     ``candidates`` (JSON text), from ``reward_columns(reset info)``.
 
     ## Starting State
