@@ -37,13 +37,20 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+def default_sigint() -> None:
+    """Run in the child before exec: SIGINT at its default, as in a terminal. A test suite started in the background
+    by a non-interactive shell (`pytest &`, nohup) inherits SIGINT ignored, and Python then installs no
+    KeyboardInterrupt handler, so the child would never see the Ctrl-C these tests send."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_generate(out: Path, *extra: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "rlvr_gym.cli.main", "generate", "temporal-clue", "-n", "50", "--players", "4",
            "--seed", "11", "--out", str(out), *extra]
     env = {**os.environ, "COLUMNS": "120"}
     # A new session = a new process group, as a shell gives each foreground job: Ctrl-C signals all of it.
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_sigint)
 
 
 def _wait_for_lines(proc: subprocess.Popen, out: Path, timeout_s: float = 180.0) -> None:
@@ -130,6 +137,7 @@ def test_ctrl_c_at_the_play_prompt_leaves_the_case_after_a_hint():
 
     pid, fd = pty.fork()
     if pid == 0:   # the child: `rlvr play` on a terminal (its own session, with the pty as controlling terminal)
+        default_sigint()
         os.environ["COLUMNS"] = "120"
         os.execv(sys.executable, [sys.executable, "-m", "rlvr_gym.cli.main", "play", "temporal-clue",
                                   "--difficulty", "easy", "--seed", "3", "--plain"])

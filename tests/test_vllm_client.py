@@ -455,7 +455,9 @@ def test_rlvr_serve_engine_vllm_stops_the_server_group_on_ctrl_c_and_sigterm(tmp
     log = tmp_path / "server.log"
     cmd = [sys.executable, "-m", "rlvr_gym.cli.main", "serve", str(model), "--engine", "vllm", "--port", "0",
            "--vllm-python", str(_stand_in_python(tmp_path)), "--log-file", str(log), "--startup-timeout", "30"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # SIGINT at its default in the child even when this suite runs in the background (see test_interrupts.py)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         lines = []
         deadline = time.monotonic() + 60
