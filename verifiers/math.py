@@ -445,13 +445,8 @@ _KNOWN_UNITS = {
 }
 
 
-def normalize_answer(answer: str) -> str:
-    """A comparison key for an answer: LaTeX presentation stripped, case kept. Idempotent."""
-    s = answer.strip()
-    if len(s) > MAX_ANSWER_CHARS:
-        return s
-    if _PLAIN_TOKEN_RE.fullmatch(s):           # "18", "-3.5", "odd": nothing to strip but a final period
-        return s.rstrip(".")
+def _unwrap(s: str) -> str:
+    """`s` without up to three outer layers of $...$, \\(...\\), \\[...\\] and \\boxed{...} / \\fbox{...}."""
     for _ in range(3):
         t = s
         if len(s) >= 2 and s[0] == "$" and s[-1] == "$":
@@ -463,6 +458,17 @@ def normalize_answer(answer: str) -> str:
             s = m.group(1).strip()
         if s == t:
             break
+    return s
+
+
+def normalize_answer(answer: str) -> str:
+    """A comparison key for an answer: LaTeX presentation stripped, case kept. Idempotent."""
+    s = answer.strip()
+    if len(s) > MAX_ANSWER_CHARS:
+        return s
+    if _PLAIN_TOKEN_RE.fullmatch(s):           # "18", "-3.5", "odd": nothing to strip but a final period
+        return s.rstrip(".")
+    s = _unwrap(s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
     s = _TEXT_CMD_RE.sub(lambda m: m.group(1), s)
@@ -1059,17 +1065,7 @@ def _prepare(answer: str) -> str:
     """An answer made ready for splitting and for math-verify: outer $..$ / \\(..\\) / \\boxed{..} removed, spacing,
     \\left/\\right, \\dfrac, LaTeX thousands separators and relation spellings unified; math otherwise untouched."""
     s = answer.strip()
-    for _ in range(3):
-        t = s
-        if len(s) >= 2 and s[0] == "$" and s[-1] == "$":
-            s = s.strip("$").strip()
-        if s.startswith("\\(") and s.endswith("\\)") or s.startswith("\\[") and s.endswith("\\]"):
-            s = s[2:-2].strip()
-        m = re.match(r"^\\(?:boxed|fbox)\s{0,2}\{(.*)\}$", s, re.DOTALL)
-        if m:
-            s = m.group(1).strip()
-        if s == t:
-            break
+    s = _unwrap(s)
     s = re.sub(r"(?<!\\)\\\\(?=(?:frac|dfrac|tfrac|sqrt|text|pi|cdot|times)\b)", r"\\", s)   # "\\dfrac" -> "\dfrac"
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
