@@ -147,21 +147,12 @@ def run_hf(model_dir: Path, prompts, max_tokens: int, dtype: str, tokenizer, see
 # -- vLLM -----------------------------------------------------------------------------------------------------------
 def idle_cpu_percent(pid_group: int, seconds: float = 5.0) -> float | None:
     """CPU used by the server's whole process group while idle, in % of one core (from /proc)."""
-    def ticks() -> int:
-        total = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2:].split()
-            if fields[2] == str(pid_group):
-                total += int(fields[11]) + int(fields[12])  # utime + stime
-        return total
+    from rlvr_gym.agents.serving.vllm_server import group_process_stats
 
-    if not Path("/proc").is_dir():
+    def ticks() -> int:
+        return sum(int(f[11]) + int(f[12]) for f in group_process_stats(pid_group))  # utime + stime
+
+    if group_process_stats(pid_group) is None:
         return None
     hz = os.sysconf("SC_CLK_TCK")
     before = ticks()

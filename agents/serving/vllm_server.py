@@ -712,17 +712,13 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # Zombies of our own child count as alive for killpg: reap-free check through /proc where it exists.
+def group_process_stats(pgid: int) -> list[list[str]] | None:
+    """The /proc/PID/stat fields after "pid (comm)" (state, ppid, pgrp, ..., utime at 11, stime at 12) of every live
+    (not zombie) process of process group `pgid`; None where there is no /proc."""
     proc_dir = Path("/proc")
     if not proc_dir.is_dir():
-        return True
+        return None
+    members = []
     for entry in proc_dir.iterdir():
         if not entry.name.isdigit():
             continue
@@ -732,8 +728,20 @@ def _group_alive(pgid: int) -> bool:
             continue
         fields = stat[stat.rfind(")") + 2:].split()
         if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
+            members.append(fields)
+    return members
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # Zombies of our own child count as alive for killpg: reap-free check through /proc where it exists.
+    members = group_process_stats(pgid)
+    return True if members is None else bool(members)
 
 
 # -- `rlvr serve --engine vllm` -----------------------------------------------------------------------------------
