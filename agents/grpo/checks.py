@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["preflight", "finished_run", "FinishedRun", "no_signal_warning", "NO_SIGNAL_WINDOW",
+__all__ = ["preflight", "is_multi_turn", "finished_run", "FinishedRun", "no_signal_warning", "NO_SIGNAL_WINDOW",
            "NO_SIGNAL_THRESHOLD", "RUN_ONLY_FIELDS"]
 
 # Settings that do not change what a run computes: a re-run that differs only in these is the same run.
@@ -62,7 +62,7 @@ def check_vllm_server(config) -> None:
     from rlvr_gym.agents.serving.vllm_server import VLLMServer, VLLMServerError
 
     for env_id, _ in parse_env_specs(config.env):
-        if _is_multi_turn(env_id, config.env_kwargs):
+        if is_multi_turn(env_id, config.env_kwargs):
             raise ValueError(f"--rollouts vllm samples single-turn completions; {env_id} is a multi-turn env (its "
                              "episodes are played by the trainer's own model): train it without --rollouts vllm")
     if config.vllm_url == "auto":
@@ -83,7 +83,7 @@ def check_vllm_server(config) -> None:
         raise ValueError(f"--vllm-url {config.vllm_url}: the server lists no model")
 
 
-def _is_multi_turn(env_id: str, env_kwargs: dict) -> bool:
+def is_multi_turn(env_id: str, env_kwargs: dict) -> bool:
     """Whether ``env_id`` (with its --env-kwargs) is a multi-turn env."""
     from rlvr_gym.envs.registration import make_env
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvr_gym.agents.grpo import gdro
-from rlvr_gym.agents.grpo.checks import FinishedRun, finished_run, no_signal_warning, preflight
+from rlvr_gym.agents.grpo.checks import FinishedRun, finished_run, is_multi_turn, no_signal_warning, preflight
 from rlvr_gym.agents.grpo.config import CPU_THREADS, TrainConfig, make_grpo_config, uses_cuda
 from rlvr_gym.agents.grpo.curriculum import Curriculum
 from rlvr_gym.agents.grpo.data import EnvReward, build_dataset, parse_env_specs
@@ -45,16 +45,6 @@ from rlvr_gym.agents.lm.models import load_model
 from rlvr_gym.agents.training.plots import read_jsonl
 
 __all__ = ["train", "RunResult", "METRIC_KEYS"]
-
-
-def _is_multi_turn(env_id: str, env_kwargs: dict) -> bool:
-    from rlvr_gym.envs.registration import make_env
-
-    env = make_env(env_id, **dict(env_kwargs.get(env_id, {})))
-    try:
-        return bool(getattr(env.unwrapped, "multi_turn", False))
-    finally:
-        env.close()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -478,7 +468,7 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
         run.curriculum.load_state_dict(saved.get("state") or {})
 
     specs = parse_env_specs(config.env)
-    multi_turn = [e for e, _ in specs if _is_multi_turn(e, config.env_kwargs)]
+    multi_turn = [e for e, _ in specs if is_multi_turn(e, config.env_kwargs)]
     if multi_turn and rollout_func is None:
         if len(specs) > 1:
             raise ValueError(f"a multi-turn env ({multi_turn[0]}) trains alone, not in a mix")
@@ -486,9 +476,7 @@ def _train(run: _Run, resume_from: Path | None, started: float, *, rollout_func,
         reward_funcs = reward_funcs or [episode_reward]
     rewards = reward_funcs if reward_funcs is not None else [EnvReward(config.env_kwargs)]
     server_rollout = None
-    if config.rollouts == "vllm":
-        if multi_turn:
-            raise ValueError(f"--rollouts vllm samples single-turn completions; {multi_turn[0]} is multi-turn")
+    if config.rollouts == "vllm":   # (a multi-turn env with --rollouts vllm was refused by preflight)
         if rollout_func is not None:
             raise ValueError("--rollouts vllm brings its own rollout_func: do not pass another")
         if state.num_processes > 1:
