@@ -85,3 +85,32 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def vllm_model_dir() -> Path:
+    """The embedded model's folder for the real-vLLM tests; skips where the vLLM environment (.venv-vllm or
+    $RLVR_VLLM_PYTHON) or the prepared model is absent."""
+    from rlvr_gym.agents.lm.models import EMBEDDED, is_prepared, model_dir
+    from rlvr_gym.agents.serving.vllm_server import vllm_missing_reason
+
+    reason = vllm_missing_reason()
+    if reason:
+        pytest.skip(f"vLLM environment absent: {reason}")
+    if not is_prepared(EMBEDDED):
+        pytest.skip(f"the embedded model is not prepared: python -m rlvr_gym.agents.lm.models prepare {EMBEDDED}")
+    return model_dir(EMBEDDED)
+
+
+@pytest.fixture(scope="module")
+def vllm_server(vllm_model_dir, tmp_path_factory):
+    """Stock vLLM's server for one test module: the embedded model served as its alias, fp32, runtime LoRA loading
+    (rank <= 16, two adapters at once), a 1 GiB KV cache."""
+    from rlvr_gym.agents.lm.models import EMBEDDED
+    from rlvr_gym.agents.serving.vllm_server import VLLMServer, VLLMServerConfig
+
+    log = tmp_path_factory.mktemp("vllm") / "server.log"
+    config = VLLMServerConfig(model=str(vllm_model_dir), served_name=EMBEDDED, dtype="float32", max_lora_rank=16,
+                              max_loras=2, kv_cache_gib=1.0, max_model_len=1024)
+    with VLLMServer(config, log_file=log, startup_timeout_s=400) as srv:
+        yield srv

@@ -22,13 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_gym.agents.serving.vllm_server import (
-    AdapterSwap,
-    VLLMServer,
-    VLLMServerConfig,
-    VLLMServerError,
-    vllm_missing_reason,
-)
+from rlvr_gym.agents.lm.models import EMBEDDED
+from rlvr_gym.agents.serving.vllm_server import AdapterSwap, VLLMServerError
 
 pytestmark = pytest.mark.slow
 
@@ -37,40 +32,18 @@ MAX_TOKENS = 24
 QUESTIONS = ["What is 7 + 5?", "Compute 12 * 3. Put the answer in \\boxed{}.", "Name a prime number above 20.",
              "If x + 4 = 10, what is x?"]
 PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-SERVED = "smollm2-135m"
-
-
-@pytest.fixture(scope="module")
-def model_dir() -> Path:
-    reason = vllm_missing_reason()
-    if reason:
-        pytest.skip(f"vLLM environment absent: {reason}")
-    from rlvr_gym.agents.lm.models import EMBEDDED, is_prepared, model_dir as cached_dir
-
-    if not is_prepared(EMBEDDED):
-        pytest.skip("the embedded model is not prepared: python -m rlvr_gym.agents.lm.models prepare smollm2-135m")
-    return cached_dir(EMBEDDED)
-
+SERVED = EMBEDDED   # the name the vllm_server fixture (conftest.py) serves it under
 
 @pytest.fixture(scope="module")
-def server(model_dir, tmp_path_factory):
-    log = tmp_path_factory.mktemp("vllm") / "server.log"
-    config = VLLMServerConfig(model=str(model_dir), served_name=SERVED, dtype="float32", max_lora_rank=16,
-                              max_loras=2, kv_cache_gib=1.0, max_model_len=1024)
-    with VLLMServer(config, log_file=log, startup_timeout_s=400) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def hf(model_dir):
+def hf(vllm_model_dir):
     """(tokenizer, fresh-base-model factory) on one torch thread, fp32."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     torch.set_num_threads(1)
-    tok = transformers.AutoTokenizer.from_pretrained(model_dir)
+    tok = transformers.AutoTokenizer.from_pretrained(vllm_model_dir)
 
     def base():
-        return transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+        return transformers.AutoModelForCausalLM.from_pretrained(vllm_model_dir, dtype=torch.float32).eval()
 
     return tok, base
 
@@ -131,9 +104,9 @@ def hf_logprobs(model, prompt: list[int], completion: list[int], temperature: fl
         return logps.gather(1, torch.tensor(completion)[:, None])[:, 0].tolist()
 
 
-def served(server, prompts, model, **kwargs):
+def served(vllm_server, prompts, model, **kwargs):
     kwargs.setdefault("temperature", 0.0)
-    return [g[0] for g in server.client().complete(prompts, max_tokens=MAX_TOKENS, model=model, **kwargs)]
+    return [g[0] for g in vllm_server.client().complete(prompts, max_tokens=MAX_TOKENS, model=model, **kwargs)]
 
 
 def max_logprob_gap(model, prompts, samples, temperature=1.0) -> float:
@@ -142,10 +115,10 @@ def max_logprob_gap(model, prompts, samples, temperature=1.0) -> float:
     return max(gaps)
 
 
-def test_served_base_model_greedy_tokens_and_logprobs_equal_transformers(server, hf, prompts):
+def test_served_base_model_greedy_tokens_and_logprobs_equal_transformers(vllm_server, hf, prompts):
     tok, _ = hf
     model = hf_model(hf)
-    samples = served(server, prompts, SERVED)
+    samples = served(vllm_server, prompts, SERVED)
     assert [s.token_ids for s in samples] == hf_greedy(model, tok, prompts)
     gap = max_logprob_gap(model, prompts, samples)
     print(f"base greedy: max |logprob difference| = {gap:.2e}")
@@ -153,23 +126,23 @@ def test_served_base_model_greedy_tokens_and_logprobs_equal_transformers(server,
 
 
 def test_served_lora_adapter_equals_transformers_peft_and_sampled_logprobs_are_after_temperature(
-        server, hf, prompts, tmp_path):
+        vllm_server, hf, prompts, tmp_path):
     tok, _ = hf
     adapter = make_adapter(hf, tmp_path / "adapter", seed=1)
     model = hf_model(hf, adapter)
     expected = hf_greedy(model, tok, prompts)
     assert expected != hf_greedy(hf_model(hf), tok, prompts), "the test adapter must change greedy outputs"
-    swap = AdapterSwap(server.client(), tmp_path / "swap")
+    swap = AdapterSwap(vllm_server.client(), tmp_path / "swap")
     name = swap.publish(lambda folder: shutil.copytree(adapter, folder))
     try:
-        samples = served(server, prompts, name)
+        samples = served(vllm_server, prompts, name)
         assert [s.token_ids for s in samples] == expected
         gap = max_logprob_gap(model, prompts, samples)
         print(f"LoRA greedy: max |logprob difference| = {gap:.2e}")
         assert gap <= LOGPROB_TOL
         # Sampling at temperature 0.7: the returned logprobs are log_softmax(logits / 0.7) of the sampled tokens
         # (--logprobs-mode processed_logprobs), what TRL's importance-sampling ratio compares with.
-        hot = [g[0] for g in server.client().complete(prompts, max_tokens=MAX_TOKENS, model=name, temperature=0.7,
+        hot = [g[0] for g in vllm_server.client().complete(prompts, max_tokens=MAX_TOKENS, model=name, temperature=0.7,
                                                       seed=5)]
         gap = max_logprob_gap(model, prompts, hot, temperature=0.7)
         raw_gap = max_logprob_gap(model, prompts, hot, temperature=1.0)
@@ -179,26 +152,26 @@ def test_served_lora_adapter_equals_transformers_peft_and_sampled_logprobs_are_a
         swap.close()
 
 
-def test_after_a_swap_samples_come_from_the_new_adapter_not_a_stale_one(server, hf, prompts, tmp_path):
+def test_after_a_swap_samples_come_from_the_new_adapter_not_a_stale_one(vllm_server, hf, prompts, tmp_path):
     tok, _ = hf
     first = make_adapter(hf, tmp_path / "first", seed=1)
     second = make_adapter(hf, tmp_path / "second", seed=2)
     want_first = hf_greedy(hf_model(hf, first), tok, prompts)
     want_second = hf_greedy(hf_model(hf, second), tok, prompts)
     assert want_first != want_second, "the two test adapters must differ in their greedy outputs"
-    client = server.client()
+    client = vllm_server.client()
     swap = AdapterSwap(client, tmp_path / "swap")
     try:
         v1 = swap.publish(lambda folder: shutil.copytree(first, folder))
-        assert [s.token_ids for s in served(server, prompts, v1)] == want_first
+        assert [s.token_ids for s in served(vllm_server, prompts, v1)] == want_first
         v2 = swap.publish(lambda folder: shutil.copytree(second, folder))  # what the trainer does after a step
         assert v2 != v1 and v1 not in client.models() and v2 in client.models()
-        assert [s.token_ids for s in served(server, prompts, v2)] == want_second
+        assert [s.token_ids for s in served(vllm_server, prompts, v2)] == want_second
         # The trap a fresh name avoids: new weights written into the served folder, under the served name, are
         # not picked up: the server keeps sampling the weights it loaded.
         shutil.rmtree(swap.folder_for(v2))
         shutil.copytree(first, swap.folder_for(v2))
-        assert [s.token_ids for s in served(server, prompts, v2)] == want_second
+        assert [s.token_ids for s in served(vllm_server, prompts, v2)] == want_second
         # ... and loading a new version under a name already served is refused, not silently stale.
         with pytest.raises(VLLMServerError, match="already been loaded"):
             client.load_lora(v2, swap.folder_for(v2))
@@ -206,8 +179,8 @@ def test_after_a_swap_samples_come_from_the_new_adapter_not_a_stale_one(server, 
         swap.close()
 
 
-def test_n_samples_per_prompt_with_a_seed_differ_and_reproduce(server, prompts):
-    client = server.client()
+def test_n_samples_per_prompt_with_a_seed_differ_and_reproduce(vllm_server, prompts):
+    client = vllm_server.client()
     groups = client.complete(prompts[:2], n=4, max_tokens=8, temperature=1.0, seed=123)
     again = client.complete(prompts[:2], n=4, max_tokens=8, temperature=1.0, seed=123)
     assert [[c.token_ids for c in g] for g in groups] == [[c.token_ids for c in g] for g in again]
@@ -216,17 +189,17 @@ def test_n_samples_per_prompt_with_a_seed_differ_and_reproduce(server, prompts):
         assert all(len(c.token_ids) == len(c.logprobs) and all(lp <= 0 for lp in c.logprobs) for c in group)
 
 
-def test_an_eos_that_ends_a_sample_is_returned_with_its_logprob(server, hf, prompts):
+def test_an_eos_that_ends_a_sample_is_returned_with_its_logprob(vllm_server, hf, prompts):
     tok, _ = hf
-    done = [s for s in served(server, prompts, SERVED) if s.finish_reason == "stop"]
+    done = [s for s in served(vllm_server, prompts, SERVED) if s.finish_reason == "stop"]
     assert done, "expected at least one greedy answer to end within the budget"
     assert all(s.token_ids[-1] == tok.eos_token_id and len(s.logprobs) == len(s.token_ids) for s in done)
 
 
-def test_rlvr_eval_with_the_openai_agent_runs_against_the_vllm_server(server, tmp_path):
+def test_rlvr_eval_with_the_openai_agent_runs_against_the_vllm_server(vllm_server, tmp_path):
     out = tmp_path / "eval"
     cmd = [sys.executable, "-m", "rlvr_gym.cli.main", "eval", "Math-v0", "--agent",
-           f"openai:{SERVED}@{server.url}?max_tokens=48", "-n", "4", "--out", str(out), "--json"]
+           f"openai:{SERVED}@{vllm_server.url}?max_tokens=48", "-n", "4", "--out", str(out), "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert done.returncode == 0, done.stderr[-2000:]

@@ -18,48 +18,25 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from rlvr_gym.agents.serving.vllm_server import VLLMServer, VLLMServerConfig, vllm_missing_reason
+from rlvr_gym.agents.lm.models import EMBEDDED
 
 pytestmark = pytest.mark.slow
 
 RATIO_TOL = 1e-2
 LOGPROB_TOL = 2e-4
-SERVED = "smollm2-135m"
-
-
-@pytest.fixture(scope="module")
-def model_dir() -> Path:
-    reason = vllm_missing_reason()
-    if reason:
-        pytest.skip(f"vLLM environment absent: {reason}")
-    from rlvr_gym.agents.lm.models import EMBEDDED, is_prepared, model_dir as cached_dir
-
-    if not is_prepared(EMBEDDED):
-        pytest.skip("the embedded model is not prepared: python -m rlvr_gym.agents.lm.models prepare smollm2-135m")
-    return cached_dir(EMBEDDED)
-
-
-@pytest.fixture(scope="module")
-def server(model_dir, tmp_path_factory):
-    log = tmp_path_factory.mktemp("vllm") / "server.log"
-    config = VLLMServerConfig(model=str(model_dir), served_name=SERVED, dtype="float32", max_lora_rank=16,
-                              max_loras=2, kv_cache_gib=1.0, max_model_len=1024)
-    with VLLMServer(config, log_file=log, startup_timeout_s=400) as srv:
-        yield srv
-
+SERVED = EMBEDDED   # the name the vllm_server fixture (conftest.py) serves it under
 
 def _ratios(row: dict) -> list[float]:
     return [row[f"sampling/importance_sampling_ratio/{k}"] for k in ("min", "mean", "max")]
 
 
-def test_rlvr_train_with_vllm_rollouts_completes_three_steps_with_importance_ratio_one(server, tmp_path):
+def test_rlvr_train_with_vllm_rollouts_completes_three_steps_with_importance_ratio_one(vllm_server, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "rlvr_gym.cli.main", "train", "--env", "Math-Easy-v0", "--model", "smollm2-135m",
-           "--rollouts", "vllm", "--vllm-url", server.url, "--max-steps", "3", "--batch-size", "4",
+           "--rollouts", "vllm", "--vllm-url", vllm_server.url, "--max-steps", "3", "--batch-size", "4",
            "--num-generations", "2", "--max-completion-length", "16", "--train-size", "8", "--no-eval",
            "--no-progress", "--no-plots", "--out", str(out), "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
@@ -72,11 +49,11 @@ def test_rlvr_train_with_vllm_rollouts_completes_three_steps_with_importance_rat
     print("importance ratio (min, mean, max) per step:", [_ratios(r) for r in rows])
     assert all(abs(x - 1) <= RATIO_TOL for x in _ratios(rows[0]))        # the first micro-step
     assert all(abs(x - 1) <= RATIO_TOL for r in rows for x in _ratios(r))  # fresh adapter at every step
-    assert server.client().models() == [SERVED]                          # the last version was unloaded
+    assert vllm_server.client().models() == [SERVED]                          # the last version was unloaded
     assert not (out / "vllm-adapters").exists()
 
 
-def test_vllm_url_auto_starts_a_server_for_the_run_and_stops_it(model_dir, tmp_path):
+def test_vllm_url_auto_starts_a_server_for_the_run_and_stops_it(vllm_model_dir, tmp_path):
     from rlvr_gym.agents.grpo import TrainConfig, train
 
     config = TrainConfig(env=["Math-Easy-v0"], model="smollm2-135m", rollouts="vllm", vllm_url="auto", max_steps=1,
@@ -92,7 +69,7 @@ def test_vllm_url_auto_starts_a_server_for_the_run_and_stops_it(model_dir, tmp_p
     assert "--enable-lora" in (tmp_path / "run" / "vllm-server.log").read_text().splitlines()[0]
 
 
-def test_after_an_optimizer_step_the_server_samples_from_the_new_adapter(server, model_dir, tmp_path):
+def test_after_an_optimizer_step_the_server_samples_from_the_new_adapter(vllm_server, vllm_model_dir, tmp_path):
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -120,7 +97,7 @@ def test_after_an_optimizer_step_the_server_samples_from_the_new_adapter(server,
 
     original, run_module._server_rollout = run_module._server_rollout, server_rollout
     try:
-        config = TrainConfig(env=["Math-Easy-v0"], model="smollm2-135m", rollouts="vllm", vllm_url=server.url,
+        config = TrainConfig(env=["Math-Easy-v0"], model="smollm2-135m", rollouts="vllm", vllm_url=vllm_server.url,
                              max_steps=2, per_device_train_batch_size=4, num_generations=2, max_completion_length=12,
                              train_size=8, eval_size=0, progress=False, plots=False, learning_rate=2e-3,
                              out=str(tmp_path / "run"))
@@ -132,7 +109,7 @@ def test_after_an_optimizer_step_the_server_samples_from_the_new_adapter(server,
     assert first != second
 
     def logprobs(adapter: str) -> list[list[float]]:
-        base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        base = AutoModelForCausalLM.from_pretrained(vllm_model_dir, dtype=torch.float32)
         model = PeftModel.from_pretrained(base, str(tmp_path / "run" / "adapters" / adapter)).eval()
         rows = []
         with torch.no_grad():
@@ -151,7 +128,7 @@ def test_after_an_optimizer_step_the_server_samples_from_the_new_adapter(server,
     assert stale_gap > 20 * LOGPROB_TOL, "the step did not move the adapter enough for this check to mean anything"
 
 
-def test_rlvr_eval_with_a_vllm_agent_starts_and_stops_its_own_server(model_dir, tmp_path):
+def test_rlvr_eval_with_a_vllm_agent_starts_and_stops_its_own_server(vllm_model_dir, tmp_path):
     # vllm does not import in this environment: the vllm: agent starts stock vLLM's server from the vLLM one.
     out = tmp_path / "eval"
     cmd = [sys.executable, "-m", "rlvr_gym.cli.main", "eval", "Math-v0", "--agent",
